@@ -1,0 +1,127 @@
+//! The `airsift` command.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use control::cli::{inspect, replay, FileEnd};
+use control::filter_file;
+use dataplane::capfile::CaptureFile;
+use dataplane::filter::FilterTable;
+
+#[derive(Parser)]
+#[command(
+    name = "airsift",
+    version,
+    about = "Wi-Fi capture dataplane: radiotap frames, MAC filters, pcapng"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print one JSON object per frame of a pcap or pcapng file, with its verdict.
+    Inspect {
+        /// The capture file (pcap or pcapng; radiotap, 802.11, PPI or Prism link type).
+        file: PathBuf,
+        /// A packet filter status document (as GET /filters/packet/{id}/filter.json returns).
+        /// Without it every frame passes.
+        #[arg(long, value_name = "FILTER.json")]
+        filter: Option<PathBuf>,
+    },
+    /// Run a capture file through the filter as fast as possible; write the passed frames.
+    Replay {
+        /// The capture file (pcap or pcapng).
+        file: PathBuf,
+        /// A packet filter status document. Without it every frame passes.
+        #[arg(long, value_name = "FILTER.json")]
+        filter: Option<PathBuf>,
+        /// Write passed frames here as pcapng (link type and timestamps preserved).
+        #[arg(long, value_name = "OUT.pcapng")]
+        out: Option<PathBuf>,
+        /// Also write malformed frames (they never match a filter term).
+        #[arg(long)]
+        pass_malformed: bool,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn table(filter: Option<&PathBuf>) -> Result<FilterTable> {
+    match filter {
+        Some(p) => filter_file::load_table(p),
+        None => Ok(FilterTable::pass_all()),
+    }
+}
+
+fn open(path: &PathBuf) -> Result<CaptureFile> {
+    CaptureFile::open(path).with_context(|| format!("cannot read capture {}", path.display()))
+}
+
+/// Reports how the file ended; a damaged file is a failure.
+fn file_end(path: &PathBuf, end: FileEnd) -> ExitCode {
+    match end {
+        FileEnd::Complete => ExitCode::SUCCESS,
+        FileEnd::Truncated(e) => {
+            eprintln!("airsift: warning: {}: {e}", path.display());
+            ExitCode::SUCCESS
+        }
+        FileEnd::Damaged(e) => {
+            eprintln!("airsift: {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Inspect { file, filter } => {
+            let table = table(filter.as_ref())?;
+            let cap = open(&file)?;
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let (_, end) = inspect::inspect(&cap, &table, &mut out)?;
+            out.flush()?;
+            Ok(file_end(&file, end))
+        }
+        Command::Replay {
+            file,
+            filter,
+            out,
+            pass_malformed,
+            json,
+        } => {
+            let table = table(filter.as_ref())?;
+            let cap = open(&file)?;
+            let name = file.display().to_string();
+            let opts = replay::ReplayOptions {
+                out: out.as_deref(),
+                pass_malformed,
+            };
+            let (summary, end) = replay::replay(&cap, &name, &table, &opts)?;
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer(&mut stdout, &summary)?;
+                writeln!(stdout)?;
+            } else {
+                replay::print_summary(&summary, &mut stdout)?;
+            }
+            Ok(file_end(&file, end))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("airsift: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The compiled, immutable filter table and the per-frame decision.
+//!
+//! A table is built once per change from the model and then only read, by every worker at
+//! once. The decision costs one hash probe per distinct mask per address role, whatever the
+//! number of terms: exact terms of all five blocks share one map, masked terms share one map
+//! per mask, and each map entry says in two bytes which blocks hold that term and what it does.
+
+use std::cmp::Reverse;
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+
+use super::model::{Action, Block, FilterModel, PHY_80211};
+use crate::wire::Addresses;
+
+/// Bit of the `any` block in the per-entry and per-group block sets.
+const ANY: u8 = 1 << Block::Any.index();
+
+const fn bit(b: Block) -> u8 {
+    1 << b.index()
+}
+
+/// What one address value (under one mask) means in each block: bit `b` of `present` is set
+/// when block `b` has a term there, and bit `b` of `blocks` when that term blocks.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    present: u8,
+    blocks: u8,
+}
+
+impl Entry {
+    #[inline]
+    fn action(self, block_bit: u8) -> Action {
+        Action::from_bool(self.blocks & block_bit != 0)
+    }
+}
+
+/// The terms sharing one mask, keyed by their (masked) value.
+struct MaskGroup {
+    mask: u64,
+    /// Union of the entries' `present` bits: lets a role skip a mask its block never uses.
+    blocks: u8,
+    entries: FxHashMap<u64, Entry>,
+}
+
+/// An immutable filter compiled for the dataplane; see [`FilterTable::decide`].
+///
+/// Exact terms are the group whose mask is all ones. Groups are sorted by precedence (more mask
+/// bits first; equal counts, larger mask first), so the exact group comes first and, for each
+/// block, the first group with a matching entry holds the winning term.
+pub struct FilterTable {
+    default: Action,
+    groups: Box<[MaskGroup]>,
+    /// Union of every group's blocks; zero when the table has no terms.
+    blocks: u8,
+    term_count: usize,
+    generation: u64,
+}
+
+impl FilterTable {
+    /// A table without terms that passes every frame: what workers run before any filter is
+    /// configured.
+    pub fn pass_all() -> FilterTable {
+        FilterTable {
+            default: Action::Pass,
+            groups: Box::default(),
+            blocks: 0,
+            term_count: 0,
+            generation: 0,
+        }
+    }
+
+    /// Number of compiled (802.11) terms.
+    pub fn term_count(&self) -> usize {
+        self.term_count
+    }
+
+    /// The generation the handle assigned when publishing this table; 0 if never published.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub(super) fn set_generation(&mut self, generation: u64) {
+        self.generation = generation;
+    }
+
+    /// The filter's verdict for a frame with these addresses (API.md section 2): the role
+    /// blocks in order source, destination, network, other, each with its own address, then
+    /// `any` with each address in the same order; the first block with a matching term decides,
+    /// even when that term passes; otherwise the default. An absent address matches nothing.
+    ///
+    /// Per role, each mask is probed once and answers for the role's block and for `any`
+    /// together. A role-block hit returns at once (nothing later can override it); an `any` hit
+    /// is kept until the four role blocks have missed, and only the first one is needed, so
+    /// later roles stop probing for `any` once one is found.
+    #[inline]
+    pub fn decide(&self, a: &Addresses) -> Action {
+        if self.blocks == 0 {
+            return self.default;
+        }
+        let roles = [a.source, a.destination, a.network, a.other];
+        let mut any: Option<Action> = None;
+        for (i, addr) in roles.into_iter().enumerate() {
+            let Some(addr) = addr else { continue };
+            let own = 1u8 << i;
+            let mut want = self.blocks & if any.is_none() { own | ANY } else { own };
+            if want == 0 {
+                continue;
+            }
+            let addr = addr.to_u64();
+            for g in self.groups.iter() {
+                if g.blocks & want == 0 {
+                    continue;
+                }
+                let Some(&e) = g.entries.get(&(addr & g.mask)) else {
+                    continue;
+                };
+                let hit = e.present & want;
+                if hit & own != 0 {
+                    return e.action(own);
+                }
+                if hit & ANY != 0 {
+                    any = Some(e.action(ANY));
+                    want &= !ANY;
+                    if want == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        any.unwrap_or(self.default)
+    }
+}
+
+impl Default for FilterTable {
+    fn default() -> FilterTable {
+        FilterTable::pass_all()
+    }
+}
+
+impl fmt::Debug for FilterTable {
+    /// A summary: a table can hold 100k terms.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilterTable")
+            .field("default", &self.default)
+            .field("term_count", &self.term_count)
+            .field("masks", &self.groups.len())
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+impl FilterModel {
+    /// Compiles the `IEEE802.11` terms into a table; other phys are stored only. The table's
+    /// generation is 0 until a [`FilterHandle`](super::FilterHandle) publishes it.
+    pub fn compile(&self) -> FilterTable {
+        let mut by_mask: FxHashMap<u64, MaskGroup> = FxHashMap::default();
+        let mut term_count = 0;
+        for block in Block::ALL {
+            for (term, action) in self.terms(PHY_80211, block) {
+                let (mask, value) = (term.mask().to_u64(), term.value().to_u64());
+                let g = by_mask.entry(mask).or_insert_with(|| MaskGroup {
+                    mask,
+                    blocks: 0,
+                    entries: FxHashMap::default(),
+                });
+                g.blocks |= bit(block);
+                let e = g.entries.entry(value).or_default();
+                e.present |= bit(block);
+                if action.is_block() {
+                    e.blocks |= bit(block);
+                }
+                term_count += 1;
+            }
+        }
+        let mut groups: Vec<MaskGroup> = by_mask.into_values().collect();
+        groups.sort_unstable_by_key(|g| Reverse((g.mask.count_ones(), g.mask)));
+        for g in &mut groups {
+            g.entries.shrink_to_fit();
+        }
+        FilterTable {
+            default: self.default,
+            blocks: groups.iter().fold(0, |acc, g| acc | g.blocks),
+            groups: groups.into_boxed_slice(),
+            term_count,
+            generation: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{MacAddr, MacTerm};
+
+    fn mac(s: &str) -> MacAddr {
+        s.parse().unwrap()
+    }
+
+    fn term(s: &str) -> MacTerm {
+        s.parse().unwrap()
+    }
+
+    fn table(default: Action, terms: &[(Block, &str, Action)]) -> FilterTable {
+        let mut m = FilterModel::new("t", "");
+        m.set_default(default);
+        for &(b, t, a) in terms {
+            m.set_terms(PHY_80211, b, [(term(t), a)]);
+        }
+        m.compile()
+    }
+
+    const A: &str = "aa:bb:cc:dd:ee:01";
+    const B: &str = "aa:bb:cc:dd:ee:02";
+    const C: &str = "aa:bb:cc:dd:ee:03";
+
+    fn data(src: &str, dst: &str, bssid: &str) -> Addresses {
+        Addresses {
+            source: Some(mac(src)),
+            destination: Some(mac(dst)),
+            network: Some(mac(bssid)),
+            other: None,
+        }
+    }
+
+    #[test]
+    fn empty_table_applies_the_default() {
+        assert_eq!(FilterTable::default().decide(&data(A, B, C)), Action::Pass);
+        let t = table(Action::Block, &[]);
+        assert_eq!(t.decide(&data(A, B, C)), Action::Block);
+        assert_eq!(t.decide(&Addresses::default()), Action::Block);
+        assert_eq!((t.term_count(), t.generation()), (0, 0));
+    }
+
+    #[test]
+    fn explicit_pass_in_source_beats_block_in_destination() {
+        let t = table(
+            Action::Block,
+            &[
+                (Block::Source, A, Action::Pass),
+                (Block::Destination, B, Action::Block),
+            ],
+        );
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&data(C, B, A)), Action::Block);
+        assert_eq!(t.decide(&data(C, C, C)), Action::Block);
+    }
+
+    #[test]
+    fn role_blocks_come_before_any() {
+        let t = table(
+            Action::Pass,
+            &[
+                (Block::Any, A, Action::Block),
+                (Block::Network, C, Action::Pass),
+            ],
+        );
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&data(B, A, B)), Action::Block);
+        // `any` looks at the source before the destination.
+        let t = table(
+            Action::Pass,
+            &[
+                (Block::Any, A, Action::Pass),
+                (Block::Any, B, Action::Block),
+            ],
+        );
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&data(B, A, C)), Action::Block);
+    }
+
+    #[test]
+    fn exact_beats_masked_and_longer_mask_beats_shorter() {
+        let t = table(
+            Action::Pass,
+            &[
+                (
+                    Block::Source,
+                    "aa:00:00:00:00:00/ff:00:00:00:00:00",
+                    Action::Block,
+                ),
+                (
+                    Block::Source,
+                    "aa:bb:cc:00:00:00/ff:ff:ff:00:00:00",
+                    Action::Pass,
+                ),
+                (
+                    Block::Source,
+                    "aa:bb:cc:dd:00:00/ff:ff:ff:ff:00:00",
+                    Action::Block,
+                ),
+                (Block::Source, A, Action::Pass),
+            ],
+        );
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&data(B, A, C)), Action::Block);
+        assert_eq!(t.decide(&data("aa:bb:cc:01:02:03", A, C)), Action::Pass);
+        assert_eq!(t.decide(&data("aa:01:02:03:04:05", A, C)), Action::Block);
+        assert_eq!(t.decide(&data("ab:bb:cc:dd:ee:01", A, C)), Action::Pass);
+        assert_eq!(t.term_count(), 4);
+    }
+
+    #[test]
+    fn equal_mask_lengths_tie_on_the_larger_mask() {
+        let high = "aa:bb:cc:00:00:00/ff:ff:ff:00:00:00";
+        let spread = "aa:00:cc:00:ee:00/ff:00:ff:00:ff:00";
+        let t = table(
+            Action::Pass,
+            &[
+                (Block::Destination, high, Action::Pass),
+                (Block::Destination, spread, Action::Block),
+            ],
+        );
+        assert_eq!(t.decide(&data(C, A, C)), Action::Pass);
+        assert_eq!(t.decide(&data(C, "aa:00:cc:00:ee:00", C)), Action::Block);
+    }
+
+    #[test]
+    fn absent_addresses_never_match() {
+        // A CTS: destination only.
+        let cts = Addresses {
+            destination: Some(mac(A)),
+            ..Addresses::default()
+        };
+        let t = table(
+            Action::Pass,
+            &[(
+                Block::Network,
+                "00:00:00:00:00:00/00:00:00:00:00:00",
+                Action::Block,
+            )],
+        );
+        assert_eq!(t.decide(&cts), Action::Pass);
+        assert_eq!(t.decide(&data(A, B, C)), Action::Block);
+        // Kismet fills a missing fourth address with zeros; airsift does not.
+        let t = table(
+            Action::Pass,
+            &[(Block::Other, "00:00:00:00:00:00", Action::Block)],
+        );
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&cts), Action::Pass);
+        let wds = Addresses {
+            other: Some(MacAddr::ZERO),
+            ..data(A, B, C)
+        };
+        assert_eq!(t.decide(&wds), Action::Block);
+    }
+
+    #[test]
+    fn the_default_blocks_unmatched_frames() {
+        let t = table(Action::Block, &[(Block::Source, A, Action::Pass)]);
+        assert_eq!(t.decide(&data(A, B, C)), Action::Pass);
+        assert_eq!(t.decide(&data(B, A, A)), Action::Block);
+    }
+
+    #[test]
+    fn only_the_80211_phy_is_compiled() {
+        let mut m = FilterModel::new("t", "");
+        m.set_terms("Bluetooth", Block::Any, [(term(A), Action::Block)]);
+        let t = m.compile();
+        assert_eq!(t.term_count(), 0);
+        assert_eq!(t.decide(&data(A, A, A)), Action::Pass);
+    }
+}

@@ -1,0 +1,108 @@
+//! One captured record read as a frame: the capture header for its link type, then the
+//! 802.11 header, with the FCS cut off when the capture header says one is there.
+
+use super::ieee80211::{Addresses, Header};
+use super::ppi::Ppi;
+use super::prism::Prism;
+use super::radio::RadioInfo;
+use super::radiotap::{self, Radiotap};
+use super::{LinkType, WireError};
+
+const FCS_LEN: usize = 4;
+
+/// A checked frame. Building one walks the capture header (so an inconsistent header is an
+/// error here, on every path alike) and checks that the 802.11 header holds the addresses its
+/// type needs. Decoding radio fields is left to [`Frame::radio`], which the per-frame path
+/// never calls.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    linktype: LinkType,
+    /// The whole record.
+    record: &'a [u8],
+    /// Length of the capture header.
+    header_len: usize,
+    /// The 802.11 frame, FCS excluded.
+    dot11: Header<'a>,
+    fcs: bool,
+}
+
+impl<'a> Frame<'a> {
+    /// Parses a complete record.
+    #[inline]
+    pub fn parse(record: &'a [u8], linktype: LinkType) -> Result<Frame<'a>, WireError> {
+        Self::parse_record(record, linktype, true)
+    }
+
+    /// Parses a record that may have been cut short by a snapshot length: when `complete` is
+    /// false the FCS (if any) is not among the captured bytes and nothing is cut off.
+    #[inline]
+    pub fn parse_record(
+        record: &'a [u8],
+        linktype: LinkType,
+        complete: bool,
+    ) -> Result<Frame<'a>, WireError> {
+        let (header_len, fcs) = match linktype {
+            LinkType::Radiotap => {
+                let rt = Radiotap::new(record)?;
+                let flags = rt.validate_flags()?;
+                let fcs = flags.is_some_and(|f| f & radiotap::flags::FCS_AT_END != 0);
+                (rt.len(), fcs)
+            }
+            LinkType::Ieee80211 => (0, false),
+            LinkType::Ppi => {
+                let p = Ppi::new(record)?;
+                (p.len(), p.fcs_at_end())
+            }
+            LinkType::Prism => (Prism::new(record)?.len(), false),
+        };
+        let mut body = &record[header_len..];
+        if fcs && complete {
+            if body.len() < FCS_LEN {
+                return Err(WireError::FcsTruncated { have: body.len() });
+            }
+            body = &body[..body.len() - FCS_LEN];
+        }
+        Ok(Frame {
+            linktype,
+            record,
+            header_len,
+            dot11: Header::new(body)?,
+            fcs,
+        })
+    }
+
+    /// The source / destination / network / other roles the filter matches on.
+    #[inline]
+    pub fn addresses(&self) -> Addresses {
+        self.dot11.addresses()
+    }
+
+    /// The checked 802.11 header.
+    pub fn header(&self) -> &Header<'a> {
+        &self.dot11
+    }
+
+    /// The 802.11 frame without its FCS.
+    pub fn dot11(&self) -> &'a [u8] {
+        self.dot11.as_bytes()
+    }
+
+    pub fn linktype(&self) -> LinkType {
+        self.linktype
+    }
+
+    /// The record's capture header (empty for plain 802.11).
+    pub fn capture_header(&self) -> &'a [u8] {
+        &self.record[..self.header_len]
+    }
+
+    /// The capture header says the frame ends with an FCS.
+    pub fn has_fcs(&self) -> bool {
+        self.fcs
+    }
+
+    /// Decodes the capture header's radio fields.
+    pub fn radio(&self) -> RadioInfo {
+        RadioInfo::parse(self.record, self.linktype)
+    }
+}
