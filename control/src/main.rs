@@ -1,7 +1,7 @@
 //! The `airsift` command.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -59,12 +59,12 @@ fn table(filter: Option<&PathBuf>) -> Result<FilterTable> {
     }
 }
 
-fn open(path: &PathBuf) -> Result<CaptureFile> {
+fn open(path: &Path) -> Result<CaptureFile> {
     CaptureFile::open(path).with_context(|| format!("cannot read capture {}", path.display()))
 }
 
 /// Reports how the file ended; a damaged file is a failure.
-fn file_end(path: &PathBuf, end: FileEnd) -> ExitCode {
+fn file_end(path: &Path, end: FileEnd) -> ExitCode {
     match end {
         FileEnd::Complete => ExitCode::SUCCESS,
         FileEnd::Truncated(e) => {
@@ -119,6 +119,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
+        // A reader that stopped early (`airsift inspect F | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("airsift: {e:#}");
             ExitCode::from(2)

@@ -2,7 +2,7 @@
 //! live workers, `replay`, `inspect`), so that they cannot disagree about a frame.
 
 use crate::filter::{Action, FilterTable};
-use crate::wire::{Frame, LinkType, WireError};
+use crate::wire::{Frame, LayoutMemo, LinkType, WireError};
 
 /// What the filter made of one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,10 +25,17 @@ impl Verdict {
 }
 
 /// Parses `record` and decides it against `table`. `complete` is false when a snapshot length
-/// cut the record short (its FCS, if any, was not captured). Pure: no allocation, no lock.
+/// cut the record short (its FCS, if any, was not captured). `memo` is the caller's (one per
+/// worker): it remembers header layouts and never changes a result. No allocation, no lock.
 #[inline]
-pub fn judge(table: &FilterTable, record: &[u8], linktype: LinkType, complete: bool) -> Verdict {
-    match Frame::parse_record(record, linktype, complete) {
+pub fn judge(
+    table: &FilterTable,
+    memo: &mut LayoutMemo,
+    record: &[u8],
+    linktype: LinkType,
+    complete: bool,
+) -> Verdict {
+    match Frame::parse_with(record, linktype, complete, memo) {
         Ok(frame) => match table.decide(&frame.addresses()) {
             Action::Pass => Verdict::Pass,
             Action::Block => Verdict::Block,
@@ -39,9 +46,15 @@ pub fn judge(table: &FilterTable, record: &[u8], linktype: LinkType, complete: b
 
 /// [`judge`] for a record whose link type is a raw pcap number.
 #[inline]
-pub fn judge_dlt(table: &FilterTable, record: &[u8], dlt: u32, complete: bool) -> Verdict {
+pub fn judge_dlt(
+    table: &FilterTable,
+    memo: &mut LayoutMemo,
+    record: &[u8],
+    dlt: u32,
+    complete: bool,
+) -> Verdict {
     match LinkType::from_dlt(dlt) {
-        Some(lt) => judge(table, record, lt, complete),
+        Some(lt) => judge(table, memo, record, lt, complete),
         None => Verdict::Malformed(WireError::UnsupportedLinkType(dlt)),
     }
 }

@@ -157,7 +157,8 @@ proptest! {
         let table = model.compile();
         prop_assert_eq!(table.term_count(), wifi.len());
         for frame in &frames {
-            prop_assert_eq!(table.decide(frame), reference(&wifi, default, frame), "frame {:?}", frame);
+            let expected = reference(&wifi, default, frame);
+            prop_assert_eq!(table.decide(frame), expected, "frame {:?}", frame);
         }
 
         let text = serde_json::to_string(&model.to_status_doc(5)).unwrap();

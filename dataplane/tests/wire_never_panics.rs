@@ -8,7 +8,7 @@ use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
 use dataplane::verdict::judge;
 use dataplane::wire::radiotap::Radiotap;
-use dataplane::wire::{Frame, LinkType, RadioInfo};
+use dataplane::wire::{Frame, LayoutMemo, LinkType, RadioInfo};
 use proptest::prelude::*;
 
 const LINK_TYPES: [LinkType; 4] = [
@@ -23,7 +23,7 @@ fn exercise(record: &[u8]) {
     let table = FilterTable::pass_all();
     for lt in LINK_TYPES {
         for complete in [true, false] {
-            let _ = judge(&table, record, lt, complete);
+            let _ = judge(&table, &mut LayoutMemo::default(), record, lt, complete);
             if let Ok(f) = Frame::parse_record(record, lt, complete) {
                 let h = f.header();
                 let _ = (f.addresses(), f.radio(), f.dot11(), f.capture_header());
@@ -61,7 +61,11 @@ fn radiotap_like() -> impl Strategy<Value = Vec<u8>> {
             }
             let natural = 4 + 4 * n + fields.len();
             // Usually the honest length, sometimes a wrong one.
-            let len = if len_noise % 4 == 0 { len_noise as usize % 200 } else { natural };
+            let len = if len_noise % 4 == 0 {
+                len_noise as usize % 200
+            } else {
+                natural
+            };
             let mut v = vec![0, 0];
             v.extend_from_slice(&(len as u16).to_le_bytes());
             for w in words {
@@ -84,6 +88,46 @@ proptest! {
     #[test]
     fn random_radiotap_headers(bytes in radiotap_like()) {
         exercise(&bytes);
+    }
+
+    /// The per-frame shortcut walk and the decoding walk must agree on every header.
+    #[test]
+    fn flag_walk_agrees_with_field_walk(bytes in radiotap_like()) {
+        if let Ok(rt) = Radiotap::new(&bytes) {
+            let mut by_fields = Ok(None);
+            for f in rt.fields() {
+                match f {
+                    Ok(f) => {
+                        if f.is_radiotap(1) && matches!(by_fields, Ok(None)) {
+                            by_fields = Ok(Some(f.data[0]));
+                        }
+                    }
+                    Err(e) => {
+                        by_fields = Err(e);
+                        break;
+                    }
+                }
+            }
+            prop_assert_eq!(rt.validate_flags(), by_fields);
+        }
+    }
+
+    /// Remembering layouts never changes a result: a memo shared across a stream of headers
+    /// (repeats, near-repeats with other lengths, and strangers) answers like the plain walk.
+    #[test]
+    fn memo_never_changes_a_result(headers in prop::collection::vec(radiotap_like(), 1..12), order in prop::collection::vec(any::<u8>(), 1..40)) {
+        let mut memo = LayoutMemo::default();
+        for i in order {
+            let mut h = headers[i as usize % headers.len()].clone();
+            if i % 5 == 0 && h.len() > 4 {
+                // Same presence chain, shorter declared length: must still overrun alike.
+                let len = u16::from_le_bytes([h[2], h[3]]).saturating_sub(i as u16 % 9);
+                h[2..4].copy_from_slice(&len.to_le_bytes());
+            }
+            if let Ok(rt) = Radiotap::new(&h) {
+                prop_assert_eq!(rt.validate_flags_memo(&mut memo), rt.validate_flags());
+            }
+        }
     }
 }
 

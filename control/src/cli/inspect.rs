@@ -7,7 +7,7 @@ use anyhow::Result;
 use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
 use dataplane::verdict::{judge_dlt, Verdict};
-use dataplane::wire::{Frame, LinkType, MacAddr, RadioInfo};
+use dataplane::wire::{Frame, LayoutMemo, LinkType, MacAddr, RadioInfo};
 use serde::Serialize;
 
 use super::FileEnd;
@@ -59,6 +59,7 @@ pub fn inspect(
 ) -> Result<(InspectCounts, FileEnd)> {
     let mut counts = InspectCounts::default();
     let mut error_text = String::new();
+    let mut memo = LayoutMemo::default();
     for record in file.records() {
         let r = match record {
             Ok(r) => r,
@@ -66,7 +67,7 @@ pub fn inspect(
         };
         counts.frames += 1;
         let complete = r.data.len() as u64 >= r.orig_len as u64;
-        let verdict = judge_dlt(table, r.data, r.linktype, complete);
+        let verdict = judge_dlt(table, &mut memo, r.data, r.linktype, complete);
         let linktype = LinkType::from_dlt(r.linktype);
         let frame = linktype.and_then(|lt| Frame::parse_record(r.data, lt, complete).ok());
         let radio = linktype.map_or_else(RadioInfo::default, |lt| RadioInfo::parse(r.data, lt));

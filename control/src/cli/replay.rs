@@ -12,6 +12,7 @@ use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
 use dataplane::sink::PcapngWriter;
 use dataplane::verdict::{judge_dlt, Verdict};
+use dataplane::wire::LayoutMemo;
 use serde::Serialize;
 
 use super::progress::Progress;
@@ -85,6 +86,7 @@ pub fn replay(
     let mut end = FileEnd::Complete;
     let started = Instant::now();
     let mut records = file.records();
+    let mut memo = LayoutMemo::default();
     while let Some(record) = records.next() {
         let r = match record {
             Ok(r) => r,
@@ -96,7 +98,7 @@ pub fn replay(
         s.frames += 1;
         s.bytes += r.data.len() as u64;
         let complete = r.data.len() as u64 >= r.orig_len as u64;
-        let write = match judge_dlt(table, r.data, r.linktype, complete) {
+        let write = match judge_dlt(table, &mut memo, r.data, r.linktype, complete) {
             Verdict::Pass => {
                 s.passed += 1;
                 true
@@ -124,11 +126,6 @@ pub fn replay(
     }
     if let Some(mut o) = out {
         o.writer.flush().context("cannot write the output file")?;
-        o.writer
-            .get_ref()
-            .get_ref()
-            .sync_all()
-            .context("cannot sync the output file")?;
     }
     progress.finish();
     let elapsed = started.elapsed().max(Duration::from_nanos(1));

@@ -25,6 +25,12 @@ const OPT_IF_NAME: u16 = 2;
 const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 
+/// Blocks longer than this are reported as corrupt rather than as a cut-short file, for the
+/// same reason as pcap's [`MAX_RECORD_LEN`](super::pcap::MAX_RECORD_LEN): a length this large
+/// is garbage, not a packet. The margin over the record limit leaves room for a block's
+/// header and options.
+const MAX_BLOCK_LEN: u32 = super::pcap::MAX_RECORD_LEN + 1024 * 1024;
+
 /// Default `if_tsresol`: microseconds.
 const DEFAULT_TSRESOL: u8 = 6;
 
@@ -236,6 +242,12 @@ impl<'a> PcapNgRecords<'a> {
             return Err(self.malformed(format!(
                 "block of type {btype:#x} declares total length {total}, which is not a \
                  multiple of 4 of at least 12"
+            )));
+        }
+        if total > MAX_BLOCK_LEN {
+            return Err(self.malformed(format!(
+                "block of type {btype:#x} declares total length {total}, more than the \
+                 {MAX_BLOCK_LEN}-byte limit; the block header is corrupt"
             )));
         }
         let len = total as usize;
@@ -742,8 +754,12 @@ mod tests {
             .epb(0, 1, b"abcd", 4)
             .build();
         let epb_at = good.len() - 36;
-        // total length < 12, not a multiple of 4, trailer mismatch
-        for (patch, want) in [(8u32, "at least 12"), (38, "multiple of 4")] {
+        // total length < 12, not a multiple of 4, absurd; then a trailer mismatch
+        for (patch, want) in [
+            (8u32, "at least 12"),
+            (38, "multiple of 4"),
+            (0xffff_fff0, "corrupt"),
+        ] {
             let mut f = good.clone();
             f[epb_at + 4..epb_at + 8].copy_from_slice(&patch.to_le_bytes());
             match read(f) {

@@ -141,7 +141,10 @@ impl FilterModel {
             Some(other) => {
                 return Err(DocError::new(
                     TYPE,
-                    format!("unsupported filter type {other:?}: expected {TYPE_NAME:?} (or Kismet's {KISMET_TYPE_NAME:?})"),
+                    format!(
+                        "unsupported filter type {other:?}: \
+                         expected {TYPE_NAME:?} (or Kismet's {KISMET_TYPE_NAME:?})"
+                    ),
                 ))
             }
         }

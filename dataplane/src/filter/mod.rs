@@ -8,6 +8,7 @@
 mod doc;
 mod handle;
 mod model;
+mod prefilter;
 mod table;
 
 pub use doc::DocError;

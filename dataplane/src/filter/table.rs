@@ -1,9 +1,10 @@
 //! The compiled, immutable filter table and the per-frame decision.
 //!
 //! A table is built once per change from the model and then only read, by every worker at
-//! once. The decision costs one hash probe per distinct mask per address role, whatever the
-//! number of terms: exact terms of all five blocks share one map, masked terms share one map
+//! once. The decision costs at most one hash probe per distinct mask per address role, whatever
+//! the number of terms: exact terms of all five blocks share one map, masked terms share one map
 //! per mask, and each map entry says in two bytes which blocks hold that term and what it does.
+//! A [`Prefilter`] in front of each map turns most misses into a single bit test.
 
 use std::cmp::Reverse;
 use std::fmt;
@@ -11,7 +12,8 @@ use std::fmt;
 use rustc_hash::FxHashMap;
 
 use super::model::{Action, Block, FilterModel, PHY_80211};
-use crate::wire::Addresses;
+use super::prefilter::Prefilter;
+use crate::wire::{Addresses, MacAddr};
 
 /// Bit of the `any` block in the per-entry and per-group block sets.
 const ANY: u8 = 1 << Block::Any.index();
@@ -40,6 +42,8 @@ struct MaskGroup {
     mask: u64,
     /// Union of the entries' `present` bits: lets a role skip a mask its block never uses.
     blocks: u8,
+    /// Answers most misses before the map is touched.
+    prefilter: Prefilter,
     entries: FxHashMap<u64, Entry>,
 }
 
@@ -98,37 +102,63 @@ impl FilterTable {
         if self.blocks == 0 {
             return self.default;
         }
-        let roles = [a.source, a.destination, a.network, a.other];
-        let mut any: Option<Action> = None;
-        for (i, addr) in roles.into_iter().enumerate() {
-            let Some(addr) = addr else { continue };
-            let own = 1u8 << i;
-            let mut want = self.blocks & if any.is_none() { own | ANY } else { own };
-            if want == 0 {
+        let mut any = None;
+        if let Some(action) = self.probe(a.source, Block::Source, &mut any) {
+            return action;
+        }
+        if let Some(action) = self.probe(a.destination, Block::Destination, &mut any) {
+            return action;
+        }
+        if let Some(action) = self.probe(a.network, Block::Network, &mut any) {
+            return action;
+        }
+        if let Some(action) = self.probe(a.other, Block::Other, &mut any) {
+            return action;
+        }
+        any.unwrap_or(self.default)
+    }
+
+    /// Looks one role's address up: returns the action of `block`'s best matching term, and
+    /// until some earlier role found one, records `any`'s best matching term in `any`.
+    /// Written out per role (not a loop over an array of roles) so that each call's block bit
+    /// is a constant.
+    #[inline(always)]
+    fn probe(
+        &self,
+        addr: Option<MacAddr>,
+        block: Block,
+        any: &mut Option<Action>,
+    ) -> Option<Action> {
+        let own = bit(block);
+        let mut want = self.blocks & if any.is_none() { own | ANY } else { own };
+        let addr = match addr {
+            Some(addr) if want != 0 => addr.to_u64(),
+            _ => return None,
+        };
+        for g in self.groups.iter() {
+            if g.blocks & want == 0 {
                 continue;
             }
-            let addr = addr.to_u64();
-            for g in self.groups.iter() {
-                if g.blocks & want == 0 {
-                    continue;
-                }
-                let Some(&e) = g.entries.get(&(addr & g.mask)) else {
-                    continue;
-                };
-                let hit = e.present & want;
-                if hit & own != 0 {
-                    return e.action(own);
-                }
-                if hit & ANY != 0 {
-                    any = Some(e.action(ANY));
-                    want &= !ANY;
-                    if want == 0 {
-                        break;
-                    }
+            let key = addr & g.mask;
+            if !g.prefilter.may_contain(key) {
+                continue;
+            }
+            let Some(&e) = g.entries.get(&key) else {
+                continue;
+            };
+            let hit = e.present & want;
+            if hit & own != 0 {
+                return Some(e.action(own));
+            }
+            if hit & ANY != 0 {
+                *any = Some(e.action(ANY));
+                want &= !ANY;
+                if want == 0 {
+                    break;
                 }
             }
         }
-        any.unwrap_or(self.default)
+        None
     }
 }
 
@@ -154,18 +184,13 @@ impl FilterModel {
     /// Compiles the `IEEE802.11` terms into a table; other phys are stored only. The table's
     /// generation is 0 until a [`FilterHandle`](super::FilterHandle) publishes it.
     pub fn compile(&self) -> FilterTable {
-        let mut by_mask: FxHashMap<u64, MaskGroup> = FxHashMap::default();
+        let mut by_mask: FxHashMap<u64, (u8, FxHashMap<u64, Entry>)> = FxHashMap::default();
         let mut term_count = 0;
         for block in Block::ALL {
             for (term, action) in self.terms(PHY_80211, block) {
-                let (mask, value) = (term.mask().to_u64(), term.value().to_u64());
-                let g = by_mask.entry(mask).or_insert_with(|| MaskGroup {
-                    mask,
-                    blocks: 0,
-                    entries: FxHashMap::default(),
-                });
-                g.blocks |= bit(block);
-                let e = g.entries.entry(value).or_default();
+                let (blocks, entries) = by_mask.entry(term.mask().to_u64()).or_default();
+                *blocks |= bit(block);
+                let e = entries.entry(term.value().to_u64()).or_default();
                 e.present |= bit(block);
                 if action.is_block() {
                     e.blocks |= bit(block);
@@ -173,11 +198,19 @@ impl FilterModel {
                 term_count += 1;
             }
         }
-        let mut groups: Vec<MaskGroup> = by_mask.into_values().collect();
+        let mut groups: Vec<MaskGroup> = by_mask
+            .into_iter()
+            .map(|(mask, (blocks, mut entries))| {
+                entries.shrink_to_fit();
+                MaskGroup {
+                    mask,
+                    blocks,
+                    prefilter: Prefilter::new(entries.keys().copied()),
+                    entries,
+                }
+            })
+            .collect();
         groups.sort_unstable_by_key(|g| Reverse((g.mask.count_ones(), g.mask)));
-        for g in &mut groups {
-            g.entries.shrink_to_fit();
-        }
         FilterTable {
             default: self.default,
             blocks: groups.iter().fold(0, |acc, g| acc | g.blocks),
@@ -191,7 +224,7 @@ impl FilterModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{MacAddr, MacTerm};
+    use crate::wire::MacTerm;
 
     fn mac(s: &str) -> MacAddr {
         s.parse().unwrap()

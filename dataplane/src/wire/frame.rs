@@ -5,7 +5,7 @@ use super::ieee80211::{Addresses, Header};
 use super::ppi::Ppi;
 use super::prism::Prism;
 use super::radio::RadioInfo;
-use super::radiotap::{self, Radiotap};
+use super::radiotap::{self, LayoutMemo, Radiotap};
 use super::{LinkType, WireError};
 
 const FCS_LEN: usize = 4;
@@ -41,10 +41,22 @@ impl<'a> Frame<'a> {
         linktype: LinkType,
         complete: bool,
     ) -> Result<Frame<'a>, WireError> {
+        Self::parse_with(record, linktype, complete, &mut LayoutMemo::default())
+    }
+
+    /// [`Frame::parse_record`] for a stream of records: `memo` remembers the radiotap layout
+    /// of the previous record, which a driver repeats on every frame. Results are the same.
+    #[inline]
+    pub fn parse_with(
+        record: &'a [u8],
+        linktype: LinkType,
+        complete: bool,
+        memo: &mut LayoutMemo,
+    ) -> Result<Frame<'a>, WireError> {
         let (header_len, fcs) = match linktype {
             LinkType::Radiotap => {
                 let rt = Radiotap::new(record)?;
-                let flags = rt.validate_flags()?;
+                let flags = rt.validate_flags_memo(memo)?;
                 let fcs = flags.is_some_and(|f| f & radiotap::flags::FCS_AT_END != 0);
                 (rt.len(), fcs)
             }

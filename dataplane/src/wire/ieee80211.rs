@@ -228,6 +228,7 @@ impl<'a> Header<'a> {
 
     /// Address field `n` (1-4) if the frame is long enough to hold it. Whether the frame's
     /// type has such a field is the business of [`Header::addresses`].
+    #[inline]
     pub fn address(&self, n: u8) -> Option<MacAddr> {
         let at = match n {
             1 => field::A1,
@@ -262,13 +263,16 @@ impl<'a> Header<'a> {
         }
     }
 
+    /// Reads address field `n`, which [`Header::new`] checked is inside the frame.
     #[inline]
     fn role(&self, n: u8) -> Option<MacAddr> {
-        if n == 0 {
-            None
-        } else {
-            self.address(n)
-        }
+        let at = match n {
+            0 => return None,
+            4 => field::A4,
+            n => field::A1 + 6 * (n as usize - 1),
+        };
+        let b = &self.data[at..at + 6];
+        Some(MacAddr::from_octets([b[0], b[1], b[2], b[3], b[4], b[5]]))
     }
 }
 

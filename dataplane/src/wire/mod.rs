@@ -21,3 +21,4 @@ pub use ieee80211::{Addresses, FrameKind, Header};
 pub use linktype::LinkType;
 pub use mac::{MacAddr, MacParseError, MacTerm};
 pub use radio::{Ampdu, Mcs, RadioInfo, Timestamp, Vht};
+pub use radiotap::LayoutMemo;

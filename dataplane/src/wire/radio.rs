@@ -121,11 +121,9 @@ impl RadioInfo {
                 field::RATE => {
                     r.rate_500kbps.get_or_insert(d[0]);
                 }
-                field::CHANNEL => {
-                    if r.freq_mhz.is_none() {
-                        r.freq_mhz = Some(le16(d, 0));
-                        r.channel_flags = Some(le16(d, 2) as u32);
-                    }
+                field::CHANNEL if r.freq_mhz.is_none() => {
+                    r.freq_mhz = Some(le16(d, 0));
+                    r.channel_flags = Some(le16(d, 2) as u32);
                 }
                 field::DBM_ANTSIGNAL => {
                     r.signal_dbm.get_or_insert(d[0] as i8);

@@ -169,18 +169,190 @@ impl<'a> Radiotap<'a> {
     }
 
     /// The Flags byte of the first Flags field, walking every field so that a header whose
-    /// fields overrun it is reported. This is what the per-frame path needs from radiotap.
+    /// fields overrun it is reported. This is [`Fields`]' walk without building a field per
+    /// step; a property test checks that the two agree.
     #[inline]
     pub fn validate_flags(&self) -> Result<Option<u8>, WireError> {
-        let mut flags = None;
-        for f in self.fields() {
-            let f = f?;
-            if flags.is_none() && f.is_radiotap(field::FLAGS) {
-                flags = Some(f.data[0]);
+        let w = self.walk(self.header.len())?;
+        Ok(w.flags_at.map(|at| self.header[at]))
+    }
+
+    /// [`Radiotap::validate_flags`], remembering the layout of the presence chain in `memo`:
+    /// a driver writes the same chain on every frame, so from the second frame on the walk is
+    /// a comparison of a few words. Same results, same errors.
+    #[inline]
+    pub fn validate_flags_memo(&self, memo: &mut LayoutMemo) -> Result<Option<u8>, WireError> {
+        let words = &self.header[4..self.data_start];
+        if words.len() > 4 * MEMO_WORDS {
+            return self.validate_flags();
+        }
+        if !memo.holds(words) {
+            match self.walk(usize::MAX) {
+                Ok(w) if !w.vendor => memo.store(words, w),
+                _ => return self.validate_flags(),
             }
         }
-        Ok(flags)
+        if memo.end as usize > self.header.len() {
+            // Let the walk name the first field that overruns.
+            return self.validate_flags();
+        }
+        Ok((memo.flags_at != 0).then(|| self.header[memo.flags_at as usize]))
     }
+
+    /// Walks the fields' layout with fields allowed to end at `limit`: where the first Flags
+    /// field is, where the last located field ends, and whether a vendor namespace (whose
+    /// extent is data, not layout) was crossed.
+    #[inline]
+    fn walk(&self, limit: usize) -> Result<Walk, WireError> {
+        let h = self.header;
+        let mut flags_at = None;
+        let mut offset = self.data_start;
+        let mut word_at = 4;
+        let mut base = 0u32;
+        let mut vendor_end: Option<usize> = None;
+        let mut vendor = false;
+        loop {
+            let word = read_u32(h, word_at);
+            let mut bits = word & FIELD_BITS;
+            if vendor_end.is_none() {
+                while bits != 0 {
+                    let index = base + bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let Some(&(align, size)) = FIELDS.get(index as usize) else {
+                        return Ok(Walk {
+                            flags_at,
+                            end: offset,
+                            vendor,
+                        });
+                    };
+                    let start = align_up(offset, align as usize);
+                    offset = start + size as usize;
+                    if offset > limit {
+                        return Err(WireError::FieldOverrun {
+                            layer: Layer::Radiotap,
+                            offset: start,
+                        });
+                    }
+                    if index == field::FLAGS && flags_at.is_none() {
+                        flags_at = Some(start);
+                    }
+                }
+            }
+            if word & EXT == 0 {
+                return Ok(Walk {
+                    flags_at,
+                    end: offset,
+                    vendor,
+                });
+            }
+            word_at += 4;
+            match (word & RADIOTAP_NEXT != 0, word & VENDOR_NEXT != 0) {
+                (false, false) => base += 32,
+                (true, true) => {
+                    return Err(WireError::RadiotapBadNamespace {
+                        offset: word_at - 4,
+                    })
+                }
+                (radiotap, _) => {
+                    if let Some(end) = vendor_end.take() {
+                        offset = end;
+                    }
+                    base = 0;
+                    if !radiotap {
+                        let v = vendor_namespace(h, offset)?;
+                        offset = v.data_start;
+                        vendor_end = Some(v.end);
+                        vendor = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a layout walk found.
+struct Walk {
+    flags_at: Option<usize>,
+    end: usize,
+    vendor: bool,
+}
+
+/// Presence chains longer than this are walked every time.
+const MEMO_WORDS: usize = 4;
+
+/// The layout of one presence chain without vendor namespaces: a pure function of its words,
+/// so remembering it changes no result. One per worker; never shared.
+#[derive(Clone, Debug, Default)]
+pub struct LayoutMemo {
+    words: [u32; MEMO_WORDS],
+    /// Bytes of `words` in use; 0 when empty.
+    len: u8,
+    /// Offset of the first Flags byte; 0 for none (offset 0 is the version byte).
+    flags_at: u16,
+    /// Where the last located field ends: the header must be at least this long.
+    end: u16,
+}
+
+impl LayoutMemo {
+    #[inline]
+    fn holds(&self, words: &[u8]) -> bool {
+        self.len as usize == words.len()
+            && words
+                .chunks_exact(4)
+                .zip(&self.words)
+                .all(|(w, m)| read_u32(w, 0) == *m)
+    }
+
+    fn store(&mut self, words: &[u8], w: Walk) {
+        // Offsets fit: a radiotap header is at most 65535 bytes and the walk stopped within
+        // 29 fields of 12 bytes at most per word past it.
+        let (Ok(end), Ok(flags_at)) =
+            (u16::try_from(w.end), u16::try_from(w.flags_at.unwrap_or(0)))
+        else {
+            self.len = 0;
+            return;
+        };
+        for (m, w) in self.words.iter_mut().zip(words.chunks_exact(4)) {
+            *m = read_u32(w, 0);
+        }
+        self.len = words.len() as u8;
+        self.flags_at = flags_at;
+        self.end = end;
+    }
+}
+
+/// A vendor namespace's header (OUI, sub-namespace, skip length) and where its data lies.
+struct VendorNamespace {
+    oui: [u8; 3],
+    sub_namespace: u8,
+    data_start: usize,
+    end: usize,
+}
+
+/// Reads the vendor namespace header due at `offset` and checks its data fits the header.
+#[inline]
+fn vendor_namespace(h: &[u8], offset: usize) -> Result<VendorNamespace, WireError> {
+    let start = align_up(offset, 2);
+    let Some(v) = h.get(start..start + 6) else {
+        return Err(WireError::FieldOverrun {
+            layer: Layer::Radiotap,
+            offset: start,
+        });
+    };
+    let data_start = start + 6;
+    let end = data_start + u16::from_le_bytes([v[4], v[5]]) as usize;
+    if end > h.len() {
+        return Err(WireError::FieldOverrun {
+            layer: Layer::Radiotap,
+            offset: data_start,
+        });
+    }
+    Ok(VendorNamespace {
+        oui: [v[0], v[1], v[2]],
+        sub_namespace: v[3],
+        data_start,
+        end,
+    })
 }
 
 /// Which namespace a field belongs to.
@@ -293,30 +465,19 @@ impl<'a> Iterator for Fields<'a> {
                         self.offset = end;
                     }
                     self.base = 0;
-                    let start = align_up(self.offset, 2);
-                    let Some(h) = self.header.get(start..start + 6) else {
-                        return self.fail(WireError::FieldOverrun {
-                            layer: Layer::Radiotap,
-                            offset: start,
-                        });
+                    let v = match vendor_namespace(self.header, self.offset) {
+                        Ok(v) => v,
+                        Err(e) => return self.fail(e),
                     };
-                    let skip = u16::from_le_bytes([h[4], h[5]]) as usize;
-                    let data_start = start + 6;
-                    let Some(data) = self.header.get(data_start..data_start + skip) else {
-                        return self.fail(WireError::FieldOverrun {
-                            layer: Layer::Radiotap,
-                            offset: data_start,
-                        });
-                    };
-                    self.vendor_end = Some(data_start + skip);
-                    self.offset = data_start;
+                    self.vendor_end = Some(v.end);
+                    self.offset = v.data_start;
                     return Some(Ok(Field {
                         namespace: Namespace::Vendor {
-                            oui: [h[0], h[1], h[2]],
-                            sub_namespace: h[3],
+                            oui: v.oui,
+                            sub_namespace: v.sub_namespace,
                         },
                         index: field::VENDOR_NAMESPACE,
-                        data,
+                        data: &self.header[v.data_start..v.end],
                     }));
                 }
             }
@@ -339,7 +500,9 @@ fn read_u32(b: &[u8], at: usize) -> u32 {
 mod tests {
     use super::*;
 
-    fn collect(h: &[u8]) -> Vec<Result<(Namespace, u32, Vec<u8>), WireError>> {
+    type Walked = Result<(Namespace, u32, Vec<u8>), WireError>;
+
+    fn collect(h: &[u8]) -> Vec<Walked> {
         Radiotap::new(h)
             .unwrap()
             .fields()

@@ -1,0 +1,138 @@
+//! The per-frame path: parse + decide over a mix of real frames with tables of growing size,
+//! table compilation, and the cost of loading the current table per batch vs per frame.
+//!
+//! Run: `cargo bench -p airsift-benches --bench fast_path`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use airsift_benches::{frame_mix, model, FrameBlock};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dataplane::filter::{FilterHandle, FilterTable};
+use dataplane::verdict::{judge, Verdict};
+use dataplane::wire::{Frame, LayoutMemo, MacAddr};
+
+/// Frames per batch, as a worker takes them from a ring.
+const BATCH: usize = 64;
+
+fn seen_addresses(frames: &FrameBlock) -> Vec<MacAddr> {
+    let mut seen: Vec<MacAddr> = frames
+        .iter()
+        .filter_map(|(f, lt)| Frame::parse(f, lt).ok()?.addresses().source)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen
+}
+
+fn run_all(table: &FilterTable, frames: &FrameBlock) -> u64 {
+    let mut blocked = 0;
+    let mut memo = LayoutMemo::default();
+    for (f, lt) in frames.iter() {
+        if let Verdict::Block = judge(table, &mut memo, f, lt, true) {
+            blocked += 1;
+        }
+    }
+    blocked
+}
+
+fn parse_and_decide(c: &mut Criterion) {
+    let frames = frame_mix();
+    let seen = seen_addresses(&frames);
+    let mut g = c.benchmark_group("parse_decide");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    for (terms, masks) in [
+        (0usize, 4),
+        (1_000, 4),
+        (100_000, 4),
+        (1_000_000, 4),
+        (100_000, 1),
+    ] {
+        // A fifth of the seen stations get a term, so real lookups hit as well as miss.
+        let table = model(terms, masks, &seen, (seen.len() / 5).min(terms)).compile();
+        g.bench_function(format!("{terms}_exact_64_masked_{masks}_masks"), |b| {
+            b.iter(|| black_box(run_all(&table, &frames)))
+        });
+    }
+    g.finish();
+}
+
+fn parse_only(c: &mut Criterion) {
+    let frames = frame_mix();
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("frame_addresses", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let mut memo = LayoutMemo::default();
+            for (f, lt) in frames.iter() {
+                if let Ok(fr) = Frame::parse_with(f, lt, true, &mut memo) {
+                    n += fr.addresses().source.is_some() as u64;
+                }
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn compile(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile");
+    g.sample_size(10);
+    for terms in [1_000usize, 100_000, 1_000_000] {
+        let m = model(terms, 4, &[], 0);
+        g.bench_function(format!("{terms}_terms"), |b| {
+            b.iter(|| black_box(m.compile().term_count()))
+        });
+    }
+    g.finish();
+}
+
+fn table_load(c: &mut Criterion) {
+    let frames = frame_mix();
+    let seen = seen_addresses(&frames);
+    let handle = FilterHandle::new(model(100_000, 4, &seen, seen.len() / 5).compile());
+    let mut g = c.benchmark_group("table_load");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("per_batch_of_64", |b| {
+        b.iter(|| {
+            let mut blocked = 0u64;
+            let mut memo = LayoutMemo::default();
+            for batch in frames.index.chunks(BATCH) {
+                let table = handle.load();
+                for &(at, len, lt) in batch {
+                    let f = &frames.bytes[at..at + len];
+                    blocked +=
+                        matches!(judge(&table, &mut memo, f, lt, true), Verdict::Block) as u64;
+                }
+            }
+            black_box(blocked)
+        })
+    });
+    g.bench_function("per_frame", |b| {
+        b.iter(|| {
+            let mut blocked = 0u64;
+            let mut memo = LayoutMemo::default();
+            for (f, lt) in frames.iter() {
+                let table = handle.load();
+                blocked += matches!(judge(&table, &mut memo, f, lt, true), Verdict::Block) as u64;
+            }
+            black_box(blocked)
+        })
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = parse_and_decide, parse_only, compile, table_load
+}
+criterion_main!(benches);
