@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use control::cli::{inspect, replay, FileEnd};
+use control::cli::{inspect, replay, run, FileEnd};
 use control::filter_file;
 use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
@@ -50,6 +50,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Capture from a monitor interface or a file with pinned workers; log passed frames.
+    Run(run::RunArgs),
 }
 
 fn table(filter: Option<&PathBuf>) -> Result<FilterTable> {
@@ -112,6 +114,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 replay::print_summary(&summary, &mut stdout)?;
             }
             Ok(file_end(&file, end))
+        }
+        Command::Run(args) => {
+            run::run(args)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

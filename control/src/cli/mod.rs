@@ -3,6 +3,7 @@
 pub mod inspect;
 mod progress;
 pub mod replay;
+pub mod run;
 
 use dataplane::capfile::CapError;
 

@@ -254,6 +254,28 @@ enum Inner<'a> {
 }
 
 impl<'a> Records<'a> {
+    /// Detaches the cursor from the file's bytes, so that an owner of both (a capture source
+    /// reading one batch at a time) can keep its place between batches without borrowing
+    /// itself. Iterating a parked cursor ends it: [`rebind`](Self::rebind) it first.
+    pub fn park(self) -> Records<'static> {
+        self.rebind_bytes(&[])
+    }
+
+    /// Attaches a cursor to `file` again. It must be the file the cursor came from: over
+    /// other bytes it reads garbage (safely: every access stays bounds-checked).
+    pub fn rebind(self, file: &CaptureFile) -> Records<'_> {
+        self.rebind_bytes(file.as_bytes())
+    }
+
+    fn rebind_bytes<'b>(self, data: &'b [u8]) -> Records<'b> {
+        Records {
+            inner: match self.inner {
+                Inner::Pcap(r) => Inner::Pcap(r.rebind(data)),
+                Inner::PcapNg(r) => Inner::PcapNg(r.rebind(data)),
+            },
+        }
+    }
+
     /// Bytes of the file fully processed so far (headers included): the numerator of a
     /// progress bar whose denominator is [`CaptureFile::len`]. After an error it is the
     /// offset of the record that could not be read.

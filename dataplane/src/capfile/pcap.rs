@@ -107,6 +107,18 @@ impl<'a> PcapRecords<'a> {
         self.pos
     }
 
+    /// The same cursor over other bytes (see `Records::rebind`).
+    pub fn rebind<'b>(self, data: &'b [u8]) -> PcapRecords<'b> {
+        PcapRecords {
+            data,
+            pos: self.pos,
+            index: self.index,
+            header: self.header,
+            done: self.done,
+            iface: self.iface,
+        }
+    }
+
     pub fn interfaces(&self) -> &[Interface] {
         &self.iface
     }

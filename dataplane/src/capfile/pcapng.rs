@@ -152,6 +152,21 @@ impl<'a> PcapNgRecords<'a> {
         self.pos
     }
 
+    /// The same cursor over other bytes (see `Records::rebind`).
+    pub fn rebind<'b>(self, data: &'b [u8]) -> PcapNgRecords<'b> {
+        PcapNgRecords {
+            data,
+            pos: self.pos,
+            index: self.index,
+            big_endian: self.big_endian,
+            section: self.section,
+            section_base: self.section_base,
+            ifaces: self.ifaces,
+            states: self.states,
+            done: self.done,
+        }
+    }
+
     pub fn interfaces(&self) -> &[Interface] {
         &self.ifaces
     }

@@ -1,11 +1,14 @@
-//! Sinks: where the frames that pass the filter go.
+//! Sinks: where passed frames go, without ever making a worker wait.
 //!
-//! Whatever the destination (the on-disk log or a live stream to HTTP subscribers), passed
-//! frames leave the dataplane as pcapng, so that any standard tool can open them.
-//! [`PcapngWriter`] is that encoder, shared by every sink; it also offers the preamble and
-//! per-packet blocks as plain byte buffers for streams that fan the same packets out to
-//! subscribers joining at different times.
+//! A worker copies each passed frame into a batch buffer ([`batch`]) and hands it over once
+//! per ring batch to the sink thread ([`thread`]), which writes the rotating pcapng log
+//! ([`log`]) and offers the frames to live stream subscribers ([`stream`]). The pcapng encoder
+//! ([`pcapng_writer`]) serves both.
 
+pub mod batch;
+pub mod log;
 pub mod pcapng_writer;
+pub mod stream;
+pub mod thread;
 
 pub use pcapng_writer::PcapngWriter;

@@ -1,0 +1,162 @@
+//! The sink thread: takes passed-frame batches from every worker, writes them to the log,
+//! offers them to the live streams, and gives each buffer back to the worker that filled it.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+
+use super::batch::{PassedBatch, SinkPort};
+use super::log::RotatingLog;
+use super::stream::StreamHub;
+
+/// Batches in flight per worker: the sink thread may fall this far behind before a worker
+/// starts dropping.
+pub const BUFFERS_PER_WORKER: usize = 64;
+/// How often the thread flushes the log and checks its age limit without traffic.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What the sink thread did, shared with observers while it runs.
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    pub log_frames: AtomicU64,
+    /// Frames the log could not write (disk full, I/O error); the first error is reported.
+    pub log_errors: AtomicU64,
+}
+
+/// Result of the sink thread once every worker has gone.
+#[derive(Debug, Default)]
+pub struct SinkReport {
+    pub files: Vec<PathBuf>,
+    pub log_frames: u64,
+    pub log_errors: u64,
+    pub first_error: Option<String>,
+}
+
+/// The running sink thread and the ports to give the workers.
+pub struct Sinks {
+    pub ports: Vec<SinkPort>,
+    pub stats: Arc<SinkStats>,
+    handle: JoinHandle<SinkReport>,
+}
+
+impl Sinks {
+    /// Starts the sink thread for `workers` workers. The thread ends when every port is
+    /// dropped (the workers have finished), after writing what they handed over.
+    pub fn start(
+        workers: usize,
+        log: Option<RotatingLog>,
+        hub: Arc<StreamHub>,
+    ) -> io::Result<Sinks> {
+        let (full_tx, full_rx) = bounded(BUFFERS_PER_WORKER * workers.max(1));
+        let mut ports = Vec::with_capacity(workers);
+        let mut returns = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (give, take) = bounded(BUFFERS_PER_WORKER);
+            returns.push(give.clone());
+            ports.push(SinkPort::new(
+                w,
+                BUFFERS_PER_WORKER,
+                full_tx.clone(),
+                (give, take),
+            ));
+        }
+        drop(full_tx);
+        let stats = Arc::new(SinkStats::default());
+        let st = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("airsift-sink".into())
+            .spawn(move || run(full_rx, returns, log, hub, &st))?;
+        Ok(Sinks {
+            ports,
+            stats,
+            handle,
+        })
+    }
+
+    /// Waits for the thread to finish (after every port was dropped).
+    pub fn join(self) -> SinkReport {
+        drop(self.ports);
+        self.handle.join().unwrap_or_default()
+    }
+
+    /// Splits off the ports for the workers; join with [`SinkHandle::join`].
+    pub fn split(self) -> (Vec<SinkPort>, SinkHandle) {
+        (
+            self.ports,
+            SinkHandle {
+                stats: self.stats,
+                handle: self.handle,
+            },
+        )
+    }
+}
+
+/// The sink thread without its ports.
+pub struct SinkHandle {
+    pub stats: Arc<SinkStats>,
+    handle: JoinHandle<SinkReport>,
+}
+
+impl SinkHandle {
+    /// Waits for the thread to finish; it does once every port has been dropped.
+    pub fn join(self) -> SinkReport {
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+fn run(
+    full: Receiver<PassedBatch>,
+    returns: Vec<Sender<PassedBatch>>,
+    mut log: Option<RotatingLog>,
+    hub: Arc<StreamHub>,
+    stats: &SinkStats,
+) -> SinkReport {
+    let mut report = SinkReport::default();
+    let note = |e: io::Error, n: u64, report: &mut SinkReport| {
+        stats.log_errors.fetch_add(n, Ordering::Relaxed);
+        report.first_error.get_or_insert_with(|| e.to_string());
+    };
+    loop {
+        let mut batch = match full.recv_timeout(TICK) {
+            Ok(b) => b,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(l) = log.as_mut() {
+                    if let Err(e) = l.tick().and_then(|_| l.flush()) {
+                        note(e, 0, &mut report);
+                    }
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some(l) = log.as_mut() {
+            for (m, data) in batch.iter() {
+                match l.write(m, data) {
+                    Ok(()) => {
+                        stats.log_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => note(e, 1, &mut report),
+                }
+            }
+        }
+        hub.publish(&batch);
+        batch.clear();
+        if let Some(r) = returns.get(batch.worker) {
+            let _ = r.try_send(batch);
+        }
+    }
+    if let Some(mut l) = log {
+        if let Err(e) = l.close() {
+            note(e, 0, &mut report);
+        }
+        report.files = l.files().to_vec();
+        report.log_frames = l.frames();
+    }
+    report.log_errors = stats.log_errors.load(Ordering::Relaxed);
+    report
+}

@@ -1,0 +1,199 @@
+//! The pinned worker loop and its counters.
+//!
+//! Per batch: take a batch from the source; load the current filter table once, at the first
+//! frame (so a worker idle in `poll` holds no table); parse and decide each frame with
+//! [`judge_dlt`]; count; copy passed frames into the sink port; release the batch; publish the
+//! counters. Nothing here allocates or locks per frame.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::filter::FilterHandle;
+use crate::sink::batch::SinkPort;
+use crate::source::{Poll, RxFrame, Source};
+use crate::verdict::{judge_dlt, Verdict};
+use crate::wire::LayoutMemo;
+
+/// The longest a worker waits in `poll` before it looks at the stop flag and the current
+/// filter generation again: an idle worker adopts a new generation within this time.
+pub const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+/// How often the kernel's drop counters are read (a system call each time).
+const KERNEL_STATS_EVERY: Duration = Duration::from_millis(250);
+
+/// One worker's counters: written by that worker only, read by anyone without locks. Aligned
+/// to 128 bytes so two workers' counters never share a cache line (or an adjacent-line
+/// prefetch pair).
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub struct WorkerCounters {
+    pub frames: AtomicU64,
+    pub bytes: AtomicU64,
+    pub passed: AtomicU64,
+    pub blocked: AtomicU64,
+    pub malformed: AtomicU64,
+    pub kernel_drops: AtomicU64,
+    pub sink_drops: AtomicU64,
+    pub batches: AtomicU64,
+    /// The filter generation this worker applies (the last batch's, or the current one when
+    /// idle).
+    pub generation: AtomicU64,
+}
+
+/// A plain copy of counters, for reports and sums.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CounterSnapshot {
+    pub frames: u64,
+    pub bytes: u64,
+    pub passed: u64,
+    pub blocked: u64,
+    pub malformed: u64,
+    pub kernel_drops: u64,
+    pub sink_drops: u64,
+    pub batches: u64,
+}
+
+impl CounterSnapshot {
+    /// Field-wise sum.
+    pub fn add(&mut self, o: &CounterSnapshot) {
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+        self.passed += o.passed;
+        self.blocked += o.blocked;
+        self.malformed += o.malformed;
+        self.kernel_drops += o.kernel_drops;
+        self.sink_drops += o.sink_drops;
+        self.batches += o.batches;
+    }
+}
+
+impl WorkerCounters {
+    pub fn snapshot(&self) -> CounterSnapshot {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CounterSnapshot {
+            frames: r(&self.frames),
+            bytes: r(&self.bytes),
+            passed: r(&self.passed),
+            blocked: r(&self.blocked),
+            malformed: r(&self.malformed),
+            kernel_drops: r(&self.kernel_drops),
+            sink_drops: r(&self.sink_drops),
+            batches: r(&self.batches),
+        }
+    }
+
+    fn publish(&self, c: &CounterSnapshot, generation: u64) {
+        let w = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
+        w(&self.frames, c.frames);
+        w(&self.bytes, c.bytes);
+        w(&self.passed, c.passed);
+        w(&self.blocked, c.blocked);
+        w(&self.malformed, c.malformed);
+        w(&self.kernel_drops, c.kernel_drops);
+        w(&self.sink_drops, c.sink_drops);
+        w(&self.batches, c.batches);
+        w(&self.generation, generation);
+    }
+}
+
+/// Sees every frame's verdict and generation; for tests and tools. The default does nothing
+/// and compiles away.
+pub trait Observer {
+    fn frame(&mut self, _frame: &RxFrame<'_>, _verdict: Verdict, _generation: u64) {}
+}
+
+/// The observer of production workers.
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+/// What a worker is given.
+pub struct Worker<'a> {
+    pub source: &'a mut dyn Source,
+    pub filters: &'a FilterHandle,
+    pub port: &'a mut SinkPort,
+    pub counters: &'a WorkerCounters,
+    pub stop: &'a AtomicBool,
+    /// Hand malformed frames to the sinks too (they never match a term).
+    pub pass_malformed: bool,
+}
+
+impl Worker<'_> {
+    /// Runs until `stop` is set or the source ends. On return every frame taken from the
+    /// source has been counted and handed to the sinks (or counted as a sink drop).
+    pub fn run<O: Observer>(self, observer: &mut O) -> io::Result<()> {
+        let Worker {
+            source,
+            filters,
+            port,
+            counters,
+            stop,
+            pass_malformed,
+        } = self;
+        let mut memo = LayoutMemo::default();
+        let mut c = counters.snapshot();
+        let mut stats_at = Instant::now();
+        let mut result = Ok(());
+        while !stop.load(Ordering::Relaxed) {
+            let mut generation = None;
+            let poll = {
+                let mut table = None;
+                let r = source.next_batch(POLL_TIMEOUT, &mut |f| {
+                    let t = table.get_or_insert_with(|| filters.load());
+                    let complete = f.data.len() as u64 >= u64::from(f.orig_len);
+                    let v = judge_dlt(t, &mut memo, f.data, f.linktype, complete);
+                    c.frames += 1;
+                    c.bytes += f.data.len() as u64;
+                    let gen = t.generation();
+                    match v {
+                        Verdict::Pass => {
+                            c.passed += 1;
+                            port.offer(f, gen);
+                        }
+                        Verdict::Block => c.blocked += 1,
+                        Verdict::Malformed(_) => {
+                            c.malformed += 1;
+                            if pass_malformed {
+                                port.offer(f, gen);
+                            }
+                        }
+                    }
+                    observer.frame(f, v, gen);
+                });
+                generation = table.as_ref().map(|t| t.generation()).or(generation);
+                r
+            };
+            port.flush();
+            let poll = match poll {
+                Ok(p) => p,
+                Err(e) => {
+                    result = Err(e);
+                    Poll::Ended
+                }
+            };
+            if poll != Poll::Idle {
+                c.batches += u64::from(matches!(poll, Poll::Frames(_)));
+            }
+            if poll != Poll::Frames(0) && stats_at.elapsed() >= KERNEL_STATS_EVERY {
+                stats_at = Instant::now();
+                if let Ok(k) = source.kernel_counters() {
+                    c.kernel_drops = k.drops;
+                }
+            }
+            c.sink_drops = port.drops();
+            counters.publish(&c, generation.unwrap_or_else(|| filters.generation()));
+            if poll == Poll::Ended {
+                break;
+            }
+        }
+        if let Ok(k) = source.kernel_counters() {
+            c.kernel_drops = k.drops;
+        }
+        port.flush();
+        c.sink_drops = port.drops();
+        counters.publish(&c, filters.generation());
+        result
+    }
+}
