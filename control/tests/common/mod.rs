@@ -1,0 +1,204 @@
+//! Shared pieces of the lab tests: a network namespace that cleans up after itself, and the
+//! two binaries under test (`airsift`) and doing the injecting (`airsift-inject`, which shares
+//! no code with the capture path beyond reading the pcap file).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn root() -> bool {
+    // SAFETY-free: geteuid has no preconditions, but avoid unsafe in tests: read /proc.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Prints why a lab test is skipped; CI runs as root, so there it never is.
+pub fn skip_unless_root(test: &str) -> bool {
+    if root() {
+        return false;
+    }
+    eprintln!("{test}: skipped: needs root (network namespaces, packet sockets)");
+    true
+}
+
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+pub fn capture(name: &str) -> PathBuf {
+    testdata().join("captures").join(name)
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A network namespace named `airsift-test-<tag>-<pid>`, deleted (with everything in it) when
+/// dropped, also when the test panics.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// A namespace with IPv6 off (no stray router solicitations) and a veth pair va/vb, up,
+    /// MTU 9000.
+    pub fn with_veth(tag: &str) -> Netns {
+        let name = format!("airsift-test-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        run(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns { name };
+        run(ns.cmd("sysctl").args([
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]));
+        run(Command::new("ip").args(["-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb"]));
+        for dev in ["va", "vb"] {
+            run(Command::new("ip").args(["-n", &ns.name, "link", "set", dev, "mtu", "9000", "up"]));
+        }
+        ns
+    }
+
+    /// A command run inside the namespace.
+    pub fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// What `ip link` says about a device in the namespace.
+    pub fn link(&self, dev: &str) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.name, "-d", "link", "show", "dev", dev])
+            .output()
+            .expect("ip link");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+/// A process killed when dropped (a failing test must not leave capturers running).
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The injector, started with `--wait-start`: it prints `ready` once its socket or TUN device
+/// exists, sends when told, prints `sent N`, and (tun) keeps the device until stdin closes.
+pub struct Injector {
+    proc: Proc,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Injector {
+    /// `mode` is `veth --iface va` or `tun --name rt0`, followed by the options.
+    pub fn start(ns: &Netns, args: &[&str]) -> Injector {
+        let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift-inject"));
+        c.args(args)
+            .arg("--wait-start")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut child = c.spawn().expect("start the injector");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut inj = Injector {
+            proc: Proc(child),
+            stdin,
+            stdout,
+        };
+        assert_eq!(inj.line(), "ready");
+        inj
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.stdout.read_line(&mut l).expect("injector output");
+        l.trim().to_string()
+    }
+
+    /// Sends and returns how many frames went out.
+    pub fn send(&mut self) -> u64 {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(b"go\n").expect("tell the injector to go");
+        stdin.flush().unwrap();
+        let l = self.line();
+        l.strip_prefix("sent ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("injector said {l:?}"))
+    }
+
+    /// Closes stdin (a TUN device goes away) and waits for the injector.
+    pub fn finish(mut self) {
+        drop(self.stdin.take());
+        let _ = self.proc.0.wait();
+    }
+}
+
+/// `airsift run` inside the namespace, stopped by SIGINT.
+pub struct Airsift {
+    proc: Proc,
+}
+
+impl Airsift {
+    pub fn start(ns: &Netns, args: &[&str]) -> Airsift {
+        let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift"));
+        c.arg("run").args(args).arg("--json").stdout(Stdio::piped()).stderr(Stdio::piped());
+        let a = Airsift {
+            proc: Proc(c.spawn().expect("start airsift")),
+        };
+        // The rings and sockets are set up before the first status; give it a moment.
+        std::thread::sleep(Duration::from_millis(700));
+        a
+    }
+
+    /// SIGINT, then the totals it printed.
+    pub fn stop(mut self) -> serde_json::Value {
+        let pid = self.proc.0.id().to_string();
+        // `ip netns exec` execs the program, so the child's pid is airsift's.
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.proc.0.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "airsift did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut out = String::new();
+        let mut err = String::new();
+        use std::io::Read;
+        self.proc.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        self.proc.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let status = self.proc.0.wait().unwrap();
+        assert!(status.success(), "airsift failed: {err}\n{out}");
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("totals {out:?}: {e}; stderr {err}"))
+    }
+}
+
+/// A fresh empty directory under the target directory, removed first if it exists.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("airsift-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
