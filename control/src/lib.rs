@@ -1,5 +1,11 @@
 //! airsift's control plane and command line: the `airsift` binary's subcommands, each a thin
 //! driver around the dataplane's pure parse-and-decide code.
 
+pub mod api;
+pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod filter_file;
+pub mod filters;
+pub mod server;
+pub mod store;

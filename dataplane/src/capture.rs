@@ -49,6 +49,45 @@ pub struct CaptureReport {
     pub errors: Vec<String>,
 }
 
+/// What the control plane reads of a running capture: shared handles, cheap to clone.
+#[derive(Clone)]
+pub struct CaptureView {
+    pub counters: Arc<[WorkerCounters]>,
+    info: Arc<[std::sync::Mutex<WorkerInfo>]>,
+    pub hub: Arc<StreamHub>,
+    pub sink_stats: Arc<SinkStats>,
+    pub started: Instant,
+    running: Arc<AtomicUsize>,
+}
+
+impl CaptureView {
+    /// Each worker's source and core.
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.info
+            .iter()
+            .map(|m| {
+                m.lock()
+                    .map(|g| g.clone())
+                    .unwrap_or_else(|p| p.into_inner().clone())
+            })
+            .collect()
+    }
+
+    /// Sum of every worker's counters now.
+    pub fn totals(&self) -> CounterSnapshot {
+        let mut t = CounterSnapshot::default();
+        for c in self.counters.iter() {
+            t.add(&c.snapshot());
+        }
+        t
+    }
+
+    /// True once every worker has returned.
+    pub fn finished(&self) -> bool {
+        self.running.load(Ordering::Acquire) == 0
+    }
+}
+
 /// A running capture; see the module doc.
 pub struct Capture<O: Observer + Send + 'static = NoObserver> {
     filters: Arc<FilterHandle>,
@@ -147,6 +186,18 @@ impl<O: Observer + Send + 'static> Capture<O> {
 
     pub fn filters(&self) -> &Arc<FilterHandle> {
         &self.filters
+    }
+
+    /// Shared handles for observers (the REST API).
+    pub fn view(&self) -> CaptureView {
+        CaptureView {
+            counters: self.counters.clone(),
+            info: self.info.clone(),
+            hub: self.hub.clone(),
+            sink_stats: self.sink.stats.clone(),
+            started: self.started,
+            running: self.running.clone(),
+        }
     }
 
     /// Per-worker counters, readable while the capture runs.

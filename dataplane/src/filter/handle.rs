@@ -20,8 +20,14 @@ pub struct FilterHandle {
 
 impl FilterHandle {
     /// A handle serving `table` as generation 1.
-    pub fn new(mut table: FilterTable) -> FilterHandle {
-        table.set_generation(1);
+    pub fn new(table: FilterTable) -> FilterHandle {
+        FilterHandle::with_generation(table, 1)
+    }
+
+    /// A handle serving `table` as `generation`: a restarted control plane continues the
+    /// numbering it persisted, so generations only ever grow.
+    pub fn with_generation(mut table: FilterTable, generation: u64) -> FilterHandle {
+        table.set_generation(generation);
         FilterHandle {
             current: ArcSwap::from_pointee(table),
             publishers: Mutex::new(()),

@@ -1,0 +1,209 @@
+//! The REST API (API.md): one dispatcher reads the path into a [`Route`], checks the
+//! caller's role, reads the command dictionary, and calls the handler. Both URL families of
+//! the packet filters become the same routes here, so one implementation serves both.
+
+mod auth_routes;
+pub mod error;
+pub mod fields;
+pub mod filters;
+pub mod observe;
+pub mod openapi;
+pub mod reply;
+pub mod request;
+pub mod routes;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use crate::auth::{Auth, AuthError, Credentials, Role};
+use crate::filters::FilterRegistry;
+use crate::store::Store;
+use error::ApiError;
+use routes::{Access, Route};
+
+/// Counters of the control plane itself, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ControlMetrics {
+    pub requests: AtomicU64,
+    pub client_errors: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub filter_changes: AtomicU64,
+}
+
+/// Everything a handler can reach.
+pub struct AppState {
+    pub auth: Auth,
+    pub filters: FilterRegistry,
+    pub store: Arc<Store>,
+    pub dataplane: observe::Dataplane,
+    pub body_limit: usize,
+    pub started: Instant,
+    pub metrics: ControlMetrics,
+}
+
+/// Reads the body up to the limit; a declared or actual size over it is a 413.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit as u64) as usize);
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether a role may use a route. Roles are not hierarchical; admin passes everywhere.
+fn allowed(access: Access, role: Role) -> bool {
+    match access {
+        Access::Public | Access::AnyRole => true,
+        Access::Read => matches!(role, Role::Admin | Role::Readonly),
+        Access::Admin => role == Role::Admin,
+        Access::ScanReport => matches!(role, Role::Admin | Role::ScanReport),
+    }
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Missing => ApiError::unauthorized(
+            "authentication required: HTTP Basic with the admin user, or a KISMET session cookie or API key",
+        ),
+        AuthError::Invalid => ApiError::unauthorized("invalid credentials"),
+        AuthError::Conflict(m) | AuthError::BadRequest(m) => ApiError::bad_request(m),
+        AuthError::Store(e) => ApiError::internal(format!("credential store: {e}")),
+    }
+}
+
+/// The one entry point of every request.
+pub async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    let resp = match handle(&req, payload, &state).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() {
+                state.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(path = req.path(), status = e.status.as_u16(), error = %e.message, "request failed");
+            } else {
+                state.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(path = req.path(), status = e.status.as_u16(), error = %e.message, "request refused");
+            }
+            actix_web::ResponseError::error_response(&e)
+        }
+    };
+    resp
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let route = routes::route(req.method(), req.path())?;
+    let access = route.access();
+    let mut new_session = None;
+    if access != Access::Public {
+        let creds = Credentials {
+            cookie_header: req
+                .headers()
+                .get(header::COOKIE)
+                .and_then(|v| v.to_str().ok()),
+            authorization: req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            query: req.query_string(),
+        };
+        let who = state.auth.authenticate(&creds).map_err(auth_error)?;
+        if !allowed(access, who.principal.role) {
+            return Err(ApiError::forbidden(format!(
+                "role {} may not use {} {}",
+                who.principal.role.as_str(),
+                req.method(),
+                req.path()
+            )));
+        }
+        new_session = who.new_session;
+    }
+    let body = read_body(req, payload, state.body_limit).await?;
+    let dict: Map<String, Value> = if req.method() == Method::POST {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        request::command_dict(ct, &body)?
+    } else {
+        Map::new()
+    };
+    let mut resp = run(route, req, state, &dict).await?;
+    if let Some(token) = new_session {
+        if let Ok(v) = HeaderValue::from_str(&format!("KISMET={token}; Path=/; HttpOnly")) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+async fn run(
+    route: Route,
+    req: &HttpRequest,
+    state: &AppState,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let reg = &state.filters;
+    let changed = |r: Result<HttpResponse, ApiError>| {
+        if r.is_ok() {
+            state.metrics.filter_changes.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    };
+    match route {
+        Route::OpenApi => Ok(openapi::reply()),
+        Route::CheckSession => Ok(reply::command_ok("session is valid", Map::new())),
+        Route::CheckLogin => Ok(reply::command_ok("login is valid", Map::new())),
+        Route::KeyGenerate => auth_routes::generate(&state.auth, dict),
+        Route::KeyRevoke => auth_routes::revoke(&state.auth, dict),
+        Route::KeyList(ext) => auth_routes::list(&state.auth, ext, dict),
+        Route::FilterList(ext) => filters::list(reg, ext, dict),
+        Route::FilterStatus { id, ext } => filters::status(reg, &id, ext, dict),
+        Route::FilterDefault { id } => changed(filters::set_default(reg, &id, dict)),
+        Route::FilterSet { id, phy, block } => {
+            changed(filters::set_terms(reg, &id, phy.as_deref(), &block, dict))
+        }
+        Route::FilterRemove { id, phy, block } => changed(filters::remove_terms(
+            reg,
+            &id,
+            phy.as_deref(),
+            &block,
+            dict,
+        )),
+        Route::Stats(ext) => observe::stats(state, ext, dict),
+        Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
+        Route::Metrics => Ok(observe::metrics(state)),
+        Route::Stream => observe::stream(state, req),
+    }
+}

@@ -1,0 +1,355 @@
+//! What the dataplane is doing (API.md section 4): counters and rates, a Prometheus scrape,
+//! the system status, and the live pcapng stream of passed frames.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use actix_web::{web::Bytes, HttpRequest, HttpResponse};
+use dataplane::capture::CaptureView;
+use dataplane::worker::CounterSnapshot;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::reply;
+use super::request::Ext;
+use super::AppState;
+
+/// Queue of one stream subscriber, in worker batches.
+const STREAM_QUEUE: usize = 256;
+/// How often a stream with nothing queued looks again.
+const STREAM_POLL: Duration = Duration::from_millis(20);
+
+/// Per-worker counters sampled once a second, for rates over the last second.
+#[derive(Default)]
+pub struct Sampler {
+    /// The two most recent samples, older first.
+    samples: Mutex<Vec<(Instant, Vec<CounterSnapshot>)>>,
+}
+
+impl Sampler {
+    /// Starts a thread that samples `view` every second for as long as the sampler lives.
+    pub fn start(view: CaptureView) -> Arc<Sampler> {
+        let s = Arc::new(Sampler::default());
+        let weak = Arc::downgrade(&s);
+        let _ = std::thread::Builder::new()
+            .name("airsift-stats".into())
+            .spawn(move || {
+                while let Some(s) = weak.upgrade() {
+                    let snap = view.counters.iter().map(|c| c.snapshot()).collect();
+                    let mut v = s.samples.lock().unwrap_or_else(PoisonError::into_inner);
+                    v.push((Instant::now(), snap));
+                    if v.len() > 2 {
+                        v.remove(0);
+                    }
+                    drop(v);
+                    drop(s);
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        s
+    }
+
+    /// Per-worker frames/s and bytes/s between the two latest samples.
+    fn rates(&self, workers: usize) -> Vec<(f64, f64)> {
+        let v = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        match v.as_slice() {
+            [(t0, a), (t1, b)] => {
+                let dt = t1.duration_since(*t0).as_secs_f64().max(1e-3);
+                a.iter()
+                    .zip(b)
+                    .map(|(a, b)| {
+                        (
+                            (b.frames - a.frames) as f64 / dt,
+                            (b.bytes - a.bytes) as f64 / dt,
+                        )
+                    })
+                    .collect()
+            }
+            _ => vec![(0.0, 0.0); workers],
+        }
+    }
+}
+
+/// The capture the API observes.
+pub struct Dataplane {
+    pub view: CaptureView,
+    /// `tpacket`, `afxdp` or `pcap`.
+    pub backend: String,
+    /// The `--source` given.
+    pub source: String,
+    pub sampler: Arc<Sampler>,
+}
+
+fn counters_json(c: &CounterSnapshot) -> Map<String, Value> {
+    match serde_json::to_value(c) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `/dataplane/stats.json`.
+pub fn stats(
+    state: &AppState,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let dp = &state.dataplane;
+    let infos = dp.view.workers();
+    let rates = dp.sampler.rates(infos.len());
+    let mut total = CounterSnapshot::default();
+    let mut workers = Vec::new();
+    let (mut fps, mut bps) = (0.0, 0.0);
+    for (i, c) in dp.view.counters.iter().enumerate() {
+        let snap = c.snapshot();
+        total.add(&snap);
+        let (f, b) = rates.get(i).copied().unwrap_or_default();
+        fps += f;
+        bps += b;
+        let mut w = counters_json(&snap);
+        w.insert("worker".into(), i.into());
+        w.insert("core".into(), json!(infos.get(i).and_then(|x| x.core)));
+        w.insert(
+            "pinned".into(),
+            json!(infos.get(i).is_some_and(|x| x.pinned)),
+        );
+        w.insert(
+            "source".into(),
+            json!(infos.get(i).map(|x| x.source.clone())),
+        );
+        w.insert(
+            "filter_generation".into(),
+            c.generation.load(Ordering::Relaxed).into(),
+        );
+        w.insert("frames_per_second".into(), json!(f));
+        w.insert("bytes_per_second".into(), json!(b));
+        workers.push(Value::Object(w));
+    }
+    let mut t = counters_json(&total);
+    t.insert("frames_per_second".into(), json!(fps));
+    t.insert("bytes_per_second".into(), json!(bps));
+    let sink = &dp.view.sink_stats;
+    t.insert(
+        "log_frames".into(),
+        sink.log_frames.load(Ordering::Relaxed).into(),
+    );
+    t.insert(
+        "log_errors".into(),
+        sink.log_errors.load(Ordering::Relaxed).into(),
+    );
+    t.insert(
+        "stream_subscribers".into(),
+        dp.view.hub.subscribers().into(),
+    );
+    let doc = json!({
+        "total": t,
+        "workers": workers,
+        "filter_generation": state.filters.capture_handle().generation(),
+        "capture_running": !dp.view.finished(),
+        "uptime_s": dp.view.started.elapsed().as_secs_f64(),
+    });
+    reply::document(doc, ext, dict)
+}
+
+/// Resident memory of this process in bytes, from /proc.
+fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `/system/status.json`.
+pub fn system_status(
+    state: &AppState,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let dp = &state.dataplane;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let up = state.started.elapsed().as_secs();
+    let doc = json!({
+        "kismet.system.version": env!("CARGO_PKG_VERSION"),
+        "airsift.system.version": env!("CARGO_PKG_VERSION"),
+        "kismet.system.timestamp.sec": now,
+        "kismet.system.timestamp.start_sec": now.saturating_sub(up),
+        "airsift.system.uptime_s": up,
+        "kismet.system.memory.rss": rss_bytes().map(|b| b / 1024),
+        "airsift.system.memory.rss_bytes": rss_bytes(),
+        "airsift.capture.backend": dp.backend,
+        "airsift.capture.source": dp.source,
+        "airsift.capture.workers": dp.view.workers().iter().map(|w| json!({"source": w.source, "core": w.core, "pinned": w.pinned})).collect::<Vec<_>>(),
+        "airsift.capture.running": !dp.view.finished(),
+        "airsift.state.database": state.store.path().display().to_string(),
+        "airsift.auth.sessions": state.auth.session_count(),
+    });
+    reply::document(doc, ext, dict)
+}
+
+/// `/metrics`: Prometheus text exposition of the dataplane and control plane counters.
+pub fn metrics(state: &AppState) -> HttpResponse {
+    use prometheus_client::encoding::text::encode;
+    use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    use prometheus_client::registry::Registry;
+
+    let mut reg = Registry::with_prefix("airsift");
+    let dp = &state.dataplane;
+    let worker_family =
+        |reg: &mut Registry, name: &str, help: &str, get: &dyn Fn(&CounterSnapshot) -> u64| {
+            let fam = Family::<Vec<(String, String)>, Counter>::default();
+            for (i, c) in dp.view.counters.iter().enumerate() {
+                fam.get_or_create(&vec![("worker".into(), i.to_string())])
+                    .inc_by(get(&c.snapshot()));
+            }
+            reg.register(name, help, fam);
+        };
+    worker_family(
+        &mut reg,
+        "frames",
+        "Frames taken from the capture source",
+        &|c| c.frames,
+    );
+    worker_family(&mut reg, "bytes", "Bytes of captured frames", &|c| c.bytes);
+    worker_family(
+        &mut reg,
+        "passed",
+        "Frames the capture filter passed",
+        &|c| c.passed,
+    );
+    worker_family(
+        &mut reg,
+        "blocked",
+        "Frames the capture filter blocked",
+        &|c| c.blocked,
+    );
+    worker_family(
+        &mut reg,
+        "malformed",
+        "Frames that are not readable 802.11",
+        &|c| c.malformed,
+    );
+    worker_family(
+        &mut reg,
+        "kernel_drops",
+        "Frames the kernel dropped (ring full)",
+        &|c| c.kernel_drops,
+    );
+    worker_family(
+        &mut reg,
+        "sink_drops",
+        "Passed frames the sinks could not take",
+        &|c| c.sink_drops,
+    );
+    worker_family(&mut reg, "batches", "Batches taken from the source", &|c| {
+        c.batches
+    });
+    let gen = Family::<Vec<(String, String)>, Gauge>::default();
+    for (i, c) in dp.view.counters.iter().enumerate() {
+        gen.get_or_create(&vec![("worker".into(), i.to_string())])
+            .set(c.generation.load(Ordering::Relaxed) as i64);
+    }
+    reg.register(
+        "worker_filter_generation",
+        "Capture filter generation the worker applies",
+        gen,
+    );
+    let g = Gauge::<i64>::default();
+    g.set(state.filters.capture_handle().generation() as i64);
+    reg.register("filter_generation", "Current capture filter generation", g);
+    let counter = |reg: &mut Registry, name: &str, help: &str, v: u64| {
+        let c = Counter::<u64>::default();
+        c.inc_by(v);
+        reg.register(name, help, c);
+    };
+    let m = &state.metrics;
+    counter(
+        &mut reg,
+        "log_frames",
+        "Frames written to the pcapng log",
+        dp.view.sink_stats.log_frames.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "log_errors",
+        "Frames the pcapng log failed to write",
+        dp.view.sink_stats.log_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "http_requests",
+        "REST requests received",
+        m.requests.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "http_client_errors",
+        "REST requests refused with a 4xx",
+        m.client_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "http_server_errors",
+        "REST requests that failed with a 5xx",
+        m.server_errors.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "filter_changes",
+        "Packet filter changes applied",
+        m.filter_changes.load(Ordering::Relaxed),
+    );
+    let subs = Gauge::<i64>::default();
+    subs.set(dp.view.hub.subscribers() as i64);
+    reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);
+    let up = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    up.set(state.started.elapsed().as_secs_f64());
+    reg.register(
+        "uptime_seconds",
+        "Seconds since the control plane started",
+        up,
+    );
+    let mut out = String::new();
+    let _ = encode(&mut out, &reg);
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(out)
+}
+
+/// `/pcap/all_packets.pcapng`: the pcapng preamble, then the passed frames as they come. A
+/// client that reads too slowly loses frames from its own stream (counted in the hub).
+pub fn stream(state: &AppState, _req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let sub = state
+        .dataplane
+        .view
+        .hub
+        .subscribe(STREAM_QUEUE)
+        .map_err(|e| ApiError::internal(format!("cannot start the stream: {e}")))?;
+    let first = Bytes::from(sub.preamble);
+    let rx = sub.chunks;
+    let body = futures_util::stream::unfold((Some(first), rx), |(first, rx)| async move {
+        if let Some(f) = first {
+            return Some((Ok::<_, actix_web::Error>(f), (None, rx)));
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(chunk) => return Some((Ok(Bytes::copy_from_slice(&chunk)), (None, rx))),
+                Err(crossbeam_channel::TryRecvError::Empty) => {
+                    actix_web::rt::time::sleep(STREAM_POLL).await;
+                }
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-pcapng")
+        .streaming(body))
+}

@@ -1,0 +1,72 @@
+//! `airsift run` settings: command-line flags over a TOML file (`--config`) over defaults, with
+//! secrets from the environment over both. The file's keys are the flags' long names with
+//! underscores (`log_dir = "/var/log/airsift"`); see `examples/airsift.toml`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The TOML file: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub source: Option<String>,
+    pub workers: Option<usize>,
+    pub cores: Option<Vec<usize>>,
+    pub link_type: Option<String>,
+    pub log_dir: Option<PathBuf>,
+    pub log_max_mb: Option<u64>,
+    pub log_rotate_secs: Option<u64>,
+    pub filter: Option<PathBuf>,
+    pub pace: Option<bool>,
+    #[serde(rename = "loop")]
+    pub repeat: Option<bool>,
+    pub fanout: Option<String>,
+    pub block_kib: Option<usize>,
+    pub blocks: Option<usize>,
+    pub block_timeout_ms: Option<u64>,
+    pub xdp_mode: Option<String>,
+    pub xdp_attach: Option<String>,
+    pub pass_malformed: Option<bool>,
+    pub listen: Option<String>,
+    pub no_api: Option<bool>,
+    pub state_dir: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub body_limit_mb: Option<u64>,
+    pub http_threads: Option<usize>,
+    pub admin_user: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+    }
+}
+
+/// The environment variable that holds the admin password (over the config file's).
+pub const ADMIN_PASSWORD_ENV: &str = "AIRSIFT_ADMIN_PASSWORD";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/airsift.toml");
+        let c = FileConfig::load(&p).unwrap();
+        assert!(c.source.is_some());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = toml::from_str::<FileConfig>("lsiten = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lsiten"), "{e}");
+    }
+}
