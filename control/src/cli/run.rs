@@ -455,7 +455,7 @@ impl ApiParts {
             &st.admin_user,
             st.admin_password.as_deref(),
         )
-        .map_err(|e| anyhow::anyhow!("cannot set up authentication: {e:?}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot set up authentication: {e}"))?;
         if let Some(p) = generated {
             eprintln!(
                 "airsift: generated a password for user {:?}; it is in {} (mode 0600)",

@@ -3,6 +3,8 @@
 //! no code with the capture path beyond reading the pcap file).
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -65,7 +67,9 @@ impl Netns {
             "net.ipv6.conf.all.disable_ipv6=1",
             "net.ipv6.conf.default.disable_ipv6=1",
         ]));
-        run(Command::new("ip").args(["-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb"]));
+        run(Command::new("ip").args([
+            "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+        ]));
         for dev in ["va", "vb"] {
             run(Command::new("ip").args(["-n", &ns.name, "link", "set", dev, "mtu", "9000", "up"]));
         }
@@ -91,7 +95,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
@@ -116,7 +122,9 @@ pub struct Injector {
 impl Injector {
     /// `mode` is `veth --iface va` or `tun --name rt0`, followed by the options.
     pub fn start(ns: &Netns, args: &[&str]) -> Injector {
-        let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift-inject"));
+        let inject =
+            option_env!("CARGO_BIN_EXE_airsift-inject").expect("the airsift-inject binary");
+        let mut c = ns.cmd(inject);
         c.args(args)
             .arg("--wait-start")
             .stdin(Stdio::piped())
@@ -165,7 +173,11 @@ pub struct Airsift {
 impl Airsift {
     pub fn start(ns: &Netns, args: &[&str]) -> Airsift {
         let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift"));
-        c.arg("run").args(args).arg("--json").stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.arg("run")
+            .args(args)
+            .arg("--json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let a = Airsift {
             proc: Proc(c.spawn().expect("start airsift")),
         };
@@ -187,11 +199,24 @@ impl Airsift {
         let mut out = String::new();
         let mut err = String::new();
         use std::io::Read;
-        self.proc.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-        self.proc.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        self.proc
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        self.proc
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         let status = self.proc.0.wait().unwrap();
         assert!(status.success(), "airsift failed: {err}\n{out}");
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("totals {out:?}: {e}; stderr {err}"))
+        serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("totals {out:?}: {e}; stderr {err}"))
     }
 }
 

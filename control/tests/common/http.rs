@@ -1,0 +1,298 @@
+//! A small HTTP/1.1 client over a plain TCP socket (so tests control every byte: lying
+//! lengths, invalid UTF-8, huge bodies) and an `airsift run` server on an ephemeral port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const PASSWORD: &str = "test-password-9f3c";
+
+/// A reply.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {} {}", self.status, self.text()))
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Cred {
+    None,
+    Basic(String, String),
+    Cookie(String),
+    Query(String),
+}
+
+impl Cred {
+    pub fn admin() -> Cred {
+        Cred::Basic("admin".into(), PASSWORD.into())
+    }
+}
+
+fn b64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Sends one request on a new connection and reads the whole reply.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cred: &Cred,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    raw(addr, method, path, cred, content_type, body, None)
+}
+
+/// [`request`] with an explicit Content-Length header (which may lie).
+pub fn raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cred: &Cred,
+    content_type: Option<&str>,
+    body: &[u8],
+    content_length: Option<usize>,
+) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect to the API");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut path = path.to_string();
+    let mut head = String::new();
+    match cred {
+        Cred::None => {}
+        Cred::Basic(u, p) => {
+            head += &format!("Authorization: Basic {}\r\n", b64(&format!("{u}:{p}")))
+        }
+        Cred::Cookie(t) => head += &format!("Cookie: KISMET={t}\r\n"),
+        Cred::Query(t) => {
+            path += if path.contains('?') { "&" } else { "?" };
+            path += &format!("KISMET={t}");
+        }
+    }
+    if let Some(ct) = content_type {
+        head += &format!("Content-Type: {ct}\r\n");
+    }
+    let len = content_length.unwrap_or(body.len());
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {len}\r\n{head}\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    // The server may answer (413) and close before reading a large body.
+    let _ = s.write_all(body);
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("status line");
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        let l = l.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let mut body = Vec::new();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        loop {
+            let mut l = String::new();
+            if r.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let n = usize::from_str_radix(l.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk).unwrap();
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else {
+        let _ = r.read_to_end(&mut body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `airsift run` with the API on 127.0.0.1 (an ephemeral port), killed when dropped.
+pub struct ApiServer {
+    pub addr: String,
+    pub state_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl ApiServer {
+    /// Starts on a capture file (the server keeps serving after the file ends) with a fresh or
+    /// given state directory.
+    pub fn start(state_dir: &Path, extra: &[&str]) -> ApiServer {
+        let cap = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/captures/rt_aircrack_test1_multins-fcs.pcap");
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--source".into(),
+            format!("pcap:{}", cap.display()),
+            "--state-dir".into(),
+            state_dir.display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        ApiServer::start_args(state_dir, &args)
+    }
+
+    pub fn start_args(state_dir: &Path, args: &[String]) -> ApiServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_airsift"))
+            .args(args)
+            .env("AIRSIFT_ADMIN_PASSWORD", PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start airsift");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = String::new();
+        let addr = loop {
+            assert!(
+                Instant::now() < deadline,
+                "no API address announced: {seen}"
+            );
+            let mut l = String::new();
+            if err.read_line(&mut l).unwrap_or(0) == 0 {
+                let _ = child.wait();
+                panic!("airsift exited before announcing its API: {seen}");
+            }
+            seen += &l;
+            if let Some(rest) = l.split("REST API on ").nth(1) {
+                let url = rest.trim().trim_end_matches('/');
+                break url.split("://").nth(1).unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while err.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        ApiServer {
+            addr,
+            state_dir: state_dir.to_path_buf(),
+            child: Some(child),
+        }
+    }
+
+    pub fn get(&self, path: &str, cred: &Cred) -> Reply {
+        request(&self.addr, "GET", path, cred, None, b"")
+    }
+
+    pub fn post_json(&self, path: &str, cred: &Cred, body: &Value) -> Reply {
+        request(
+            &self.addr,
+            "POST",
+            path,
+            cred,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+        )
+    }
+
+    pub fn post_form(&self, path: &str, cred: &Cred, body: &Value) -> Reply {
+        let enc: String = form_encode(&body.to_string());
+        request(
+            &self.addr,
+            "POST",
+            path,
+            cred,
+            Some("application/x-www-form-urlencoded"),
+            format!("json={enc}").as_bytes(),
+        )
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out += &format!("%{b:02X}");
+        }
+    }
+    out
+}
