@@ -53,7 +53,14 @@ fn the_worker_loop_does_not_allocate() {
     let mut model = FilterModel::new("capture", "");
     let terms = (0..1000u64).map(|i| {
         let a = MacAddr::from_u64(0x0200_0000_0000 + i * 7919);
-        (MacTerm::exact(a), if i % 2 == 0 { Action::Block } else { Action::Pass })
+        (
+            MacTerm::exact(a),
+            if i % 2 == 0 {
+                Action::Block
+            } else {
+                Action::Pass
+            },
+        )
     });
     model.set_terms(PHY_80211, Block::Any, terms);
     // Real stations of this capture: one by its OUI, one exactly.
@@ -63,8 +70,8 @@ fn the_worker_loop_does_not_allocate() {
     model.set_terms(PHY_80211, Block::Destination, [(station, Action::Block)]);
     let filters = FilterHandle::new(model.compile());
     drop(filters.load()); // arc-swap sets up this thread's slots on first use
-    // A sink port nobody drains: after its 8 buffers fill up it drops (and counts) frames,
-    // which must not allocate either.
+                          // A sink port nobody drains: after its 8 buffers fill up it drops (and counts) frames,
+                          // which must not allocate either.
     let (full_tx, full_rx) = bounded(4);
     let mut port = SinkPort::new(0, 8, full_tx, bounded(8));
     let counters = WorkerCounters::default();
@@ -86,6 +93,13 @@ fn the_worker_loop_does_not_allocate() {
     let c = counters.snapshot();
     assert_eq!(c.frames, 20_056);
     assert!(c.passed > 0 && c.blocked > 0, "{c:?}");
-    assert!(c.sink_drops > 0 && full_rx.is_full(), "the undrained port must have dropped");
-    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "allocations on the per-frame path");
+    assert!(
+        c.sink_drops > 0 && full_rx.is_full(),
+        "the undrained port must have dropped"
+    );
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::SeqCst),
+        0,
+        "allocations on the per-frame path"
+    );
 }

@@ -12,8 +12,11 @@ use clap::{Args, ValueEnum};
 use dataplane::capture::{Capture, CaptureConfig, CaptureReport};
 use dataplane::filter::{FilterHandle, FilterTable};
 use dataplane::sink::log::LogConfig;
+use dataplane::source::afxdp::{AfXdpConfig, AfXdpSource, XdpAttach, XdpMode};
 use dataplane::source::file::{FileOptions, FileSource};
-use dataplane::source::tpacket::{Fanout, FanoutMode, TpacketConfig, TpacketSource};
+use dataplane::source::tpacket::{
+    interface_linktype, Fanout, FanoutMode, TpacketConfig, TpacketSource,
+};
 use dataplane::source::Source;
 use dataplane::worker::CounterSnapshot;
 use serde::Serialize;
@@ -330,6 +333,52 @@ fn sources(args: &Settings) -> Result<(Vec<Box<dyn Source>>, Vec<u32>, String)> 
                 out.push(Box::new(s));
             }
             Ok((out, vec![lt], args.source.clone()))
+        }
+        "afxdp" => {
+            // afxdp:IFACE or afxdp:IFACE:QUEUE; with several workers, queues Q..Q+N.
+            let (iface, first) = match rest.rsplit_once(':') {
+                Some((i, q)) if q.parse::<u32>().is_ok() => (i, q.parse::<u32>().unwrap_or(0)),
+                _ => (rest, 0),
+            };
+            let linktype = match args.link_type.dlt() {
+                Some(l) => l,
+                None => interface_linktype(iface)
+                    .with_context(|| format!("interface {iface}"))?
+                    .with_context(|| {
+                        format!("interface {iface} is not an 802.11 monitor interface; if it carries radiotap frames (a lab veth), pass --link-type radiotap")
+                    })?,
+            };
+            let mode = match args.xdp_mode.as_str() {
+                "auto" => XdpMode::Auto,
+                "copy" => XdpMode::Copy,
+                "zerocopy" | "zero-copy" => XdpMode::ZeroCopy,
+                m => bail!("--xdp-mode {m}: expected auto, copy or zerocopy"),
+            };
+            let attach = match args.xdp_attach.as_str() {
+                "auto" => XdpAttach::Auto,
+                "native" => XdpAttach::Native,
+                "generic" => XdpAttach::Generic,
+                a => bail!("--xdp-attach {a}: expected auto, native or generic"),
+            };
+            let mut out: Vec<Box<dyn Source>> = Vec::new();
+            for q in 0..n as u32 {
+                let mut cfg = AfXdpConfig::new(iface);
+                cfg.queue = first + q;
+                cfg.linktype = linktype;
+                cfg.mode = mode;
+                cfg.attach = attach;
+                let s = AfXdpSource::open(&cfg).with_context(|| {
+                    format!(
+                        "cannot open an AF_XDP socket on {iface} queue {}",
+                        cfg.queue
+                    )
+                })?;
+                for note in s.notices() {
+                    eprintln!("airsift: {}: {note}", s.describe());
+                }
+                out.push(Box::new(s));
+            }
+            Ok((out, vec![linktype], args.source.clone()))
         }
         other => bail!("--source {other}:...: unknown source kind (tpacket, afxdp or pcap)"),
     }

@@ -5,6 +5,7 @@
 //! frame of it. The callback style keeps the borrow inside the call, so a frame can never
 //! outlive the ring slot it points into.
 
+pub mod afxdp;
 pub mod file;
 pub mod tpacket;
 
