@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod filter_file;
 pub mod filters;
+pub mod scan;
 pub mod server;
 pub mod store;
