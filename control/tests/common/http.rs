@@ -72,6 +72,32 @@ fn b64(s: &str) -> String {
     out
 }
 
+/// Servers started inside a network namespace, by address: connections to them are made
+/// from a thread inside that namespace (a socket stays in the namespace it was made in).
+static IN_NS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn connect(addr: &str) -> TcpStream {
+    let ns = IN_NS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(a, _)| a == addr)
+        .map(|(_, n)| n.clone());
+    match ns {
+        None => TcpStream::connect(addr).expect("connect to the API"),
+        Some(ns) => {
+            let addr = addr.to_string();
+            std::thread::spawn(move || {
+                let f = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+                nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                TcpStream::connect(&addr).expect("connect to the API in the namespace")
+            })
+            .join()
+            .unwrap()
+        }
+    }
+}
+
 /// Sends one request on a new connection and reads the whole reply.
 pub fn request(
     addr: &str,
@@ -94,7 +120,7 @@ pub fn raw(
     body: &[u8],
     content_length: Option<usize>,
 ) -> Reply {
-    let mut s = TcpStream::connect(addr).expect("connect to the API");
+    let mut s = connect(addr);
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut path = path.to_string();
     let mut head = String::new();
@@ -192,10 +218,29 @@ impl ApiServer {
     }
 
     pub fn start_args(state_dir: &Path, args: &[String]) -> ApiServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_airsift"))
+        ApiServer::launch(
+            state_dir,
+            Command::new(env!("CARGO_BIN_EXE_airsift")),
+            args,
+            None,
+        )
+    }
+
+    /// `airsift` with `args` inside a network namespace.
+    pub fn start_in_ns(ns: &super::Netns, state_dir: &Path, args: &[String]) -> ApiServer {
+        ApiServer::launch(
+            state_dir,
+            ns.cmd(env!("CARGO_BIN_EXE_airsift")),
+            args,
+            Some(&ns.name),
+        )
+    }
+
+    fn launch(state_dir: &Path, mut cmd: Command, args: &[String], ns: Option<&str>) -> ApiServer {
+        let mut child = cmd
             .args(args)
             .env("AIRSIFT_ADMIN_PASSWORD", PASSWORD)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start airsift");
@@ -225,6 +270,9 @@ impl ApiServer {
                 sink.clear();
             }
         });
+        if let Some(ns) = ns {
+            IN_NS.lock().unwrap().push((addr.clone(), ns.to_string()));
+        }
         ApiServer {
             addr,
             state_dir: state_dir.to_path_buf(),
@@ -267,14 +315,18 @@ impl ApiServer {
         }
     }
 
-    /// SIGTERM and wait.
-    pub fn stop(&mut self) {
+    /// SIGTERM and wait; returns what it printed on standard output (totals with --json).
+    pub fn stop(&mut self) -> String {
+        let mut out = String::new();
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            if let Some(mut o) = c.stdout.take() {
+                let _ = o.read_to_string(&mut out);
+            }
             let _ = c.wait();
         }
+        out
     }
 }
 

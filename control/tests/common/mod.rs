@@ -62,14 +62,15 @@ impl Netns {
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         run(Command::new("ip").args(["netns", "add", &name]));
         let ns = Netns { name };
-        run(ns.cmd("sysctl").args([
-            "-qw",
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
+        run(ns.cmd("sh").args([
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
         ]));
         run(Command::new("ip").args([
             "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
         ]));
+        // Loopback, for an API listening on 127.0.0.1 inside the namespace.
+        run(Command::new("ip").args(["-n", &ns.name, "link", "set", "lo", "up"]));
         for dev in ["va", "vb"] {
             run(Command::new("ip").args(["-n", &ns.name, "link", "set", dev, "mtu", "9000", "up"]));
         }
@@ -188,9 +189,9 @@ impl Airsift {
 
     /// SIGINT, then the totals it printed.
     pub fn stop(mut self) -> serde_json::Value {
-        let pid = self.proc.0.id().to_string();
         // `ip netns exec` execs the program, so the child's pid is airsift's.
-        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let pid = nix::unistd::Pid::from_raw(self.proc.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.proc.0.try_wait().expect("wait").is_none() {
             assert!(Instant::now() < deadline, "airsift did not stop on SIGINT");
