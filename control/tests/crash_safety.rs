@@ -144,10 +144,22 @@ fn a_newer_schema_is_refused_not_touched() {
     let mut s = ApiServer::start(&dir, &[]);
     s.stop();
     let db = dir.join("airsift.db");
-    // Stamp a future schema version into the SQLite header (user_version, offset 60).
-    let mut bytes = std::fs::read(&db).unwrap();
-    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
-    std::fs::write(&db, &bytes).unwrap();
+    // A future airsift wrote this file: stamp a newer schema version the way SQLite keeps it.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let files = |d: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("airsift.db"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let bytes = files(&dir);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_airsift"))
         .args(["run", "--source"])
         .arg(format!(
@@ -162,9 +174,5 @@ fn a_newer_schema_is_refused_not_touched() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("99"), "the message names the version: {err}");
-    assert_eq!(
-        std::fs::read(&db).unwrap(),
-        bytes,
-        "the newer file was modified"
-    );
+    assert_eq!(files(&dir), bytes, "the newer file was modified");
 }
