@@ -88,6 +88,21 @@ fn compile(c: &mut Criterion) {
     g.finish();
 }
 
+/// What a filter change costs the control plane before its 200: compile the model, publish
+/// the table (the previous one is freed when no worker holds it any more).
+fn compile_and_swap(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile_and_swap");
+    g.sample_size(10);
+    for terms in [1_000usize, 100_000, 1_000_000] {
+        let m = model(terms, 4, &[], 0);
+        let handle = FilterHandle::new(m.compile());
+        g.bench_function(format!("{terms}_terms"), |b| {
+            b.iter(|| black_box(handle.publish(m.compile())))
+        });
+    }
+    g.finish();
+}
+
 fn table_load(c: &mut Criterion) {
     let frames = frame_mix();
     let seen = seen_addresses(&frames);
@@ -133,6 +148,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parse_and_decide, parse_only, compile, table_load
+    targets = parse_and_decide, parse_only, compile, compile_and_swap, table_load
 }
 criterion_main!(benches);

@@ -51,7 +51,7 @@ enum Command {
         json: bool,
     },
     /// Capture from a monitor interface or a file with pinned workers; log passed frames.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
 }
 
 fn table(filter: Option<&PathBuf>) -> Result<FilterTable> {
@@ -116,13 +116,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(file_end(&file, end))
         }
         Command::Run(args) => {
-            run::run(args)?;
+            run::run(*args)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// Structured logs on standard error; `AIRSIFT_LOG` takes a filter such as `debug` or
+/// `control=debug,info`.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRSIFT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,control=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
+    init_logs();
     match run(Cli::parse()) {
         Ok(code) => code,
         // A reader that stopped early (`airsift inspect F | head`) is not an error.

@@ -27,8 +27,6 @@ fn status(s: &ApiServer) -> Value {
     r.json()
 }
 
-const SRC: &str = "kismet.packetfilter.macaddr.source";
-
 fn block<'a>(doc: &'a Value, block: &str) -> &'a Value {
     &doc["kismet.packetfilter.macaddr.blocks_by_phy"]["IEEE802.11"]
         [format!("kismet.packetfilter.macaddr.{block}")]

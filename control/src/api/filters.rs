@@ -23,7 +23,7 @@ fn registry_error(e: RegistryError) -> ApiError {
 }
 
 /// Rejects keys a command does not know: a misspelt key must not be silently ignored.
-fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     match dict.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(ApiError::bad_request(format!(
             "unknown key {k:?} in the command dictionary; this command takes {}",

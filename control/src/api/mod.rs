@@ -3,6 +3,8 @@
 //! the packet filters become the same routes here, so one implementation serves both.
 
 mod auth_routes;
+pub mod datasources;
+pub mod devices;
 pub mod error;
 pub mod fields;
 pub mod filters;
@@ -11,6 +13,7 @@ pub mod openapi;
 pub mod reply;
 pub mod request;
 pub mod routes;
+pub mod scan;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::{Auth, AuthError, Credentials, Role};
 use crate::filters::FilterRegistry;
+use crate::scan::ScanService;
 use crate::store::Store;
 use error::ApiError;
 use routes::{Access, Route};
@@ -35,6 +39,12 @@ pub struct ControlMetrics {
     pub client_errors: AtomicU64,
     pub server_errors: AtomicU64,
     pub filter_changes: AtomicU64,
+    /// Scan report requests answered 200.
+    pub scan_requests: AtomicU64,
+    /// Reports stored by those requests.
+    pub scan_reports_accepted: AtomicU64,
+    /// Reports rejected (and listed) in those requests.
+    pub scan_reports_rejected: AtomicU64,
 }
 
 /// Everything a handler can reach.
@@ -42,6 +52,8 @@ pub struct AppState {
     pub auth: Auth,
     pub filters: FilterRegistry,
     pub store: Arc<Store>,
+    /// Scan reports, their datasources and devices.
+    pub scan: Arc<ScanService>,
     pub dataplane: observe::Dataplane,
     pub body_limit: usize,
     pub started: Instant,
@@ -159,7 +171,7 @@ async fn handle(
     } else {
         Map::new()
     };
-    let mut resp = run(route, req, state, &dict).await?;
+    let mut resp = run(route, req, state, dict).await?;
     if let Some(token) = new_session {
         if let Ok(v) = HeaderValue::from_str(&format!("KISMET={token}; Path=/; HttpOnly")) {
             resp.headers_mut().append(header::SET_COOKIE, v);
@@ -172,8 +184,9 @@ async fn run(
     route: Route,
     req: &HttpRequest,
     state: &AppState,
-    dict: &Map<String, Value>,
+    owned: Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let dict = &owned;
     let reg = &state.filters;
     let changed = |r: Result<HttpResponse, ApiError>| {
         if r.is_ok() {
@@ -201,6 +214,17 @@ async fn run(
             &block,
             dict,
         )),
+        // The reports move to the blocking pool whole.
+        Route::ScanReport => scan::report(state, owned).await,
+        Route::SourceList(ext) => datasources::sources(state, ext, dict).await,
+        Route::SourceByUuid { uuid, ext } => datasources::source(state, &uuid, ext, dict).await,
+        Route::DeviceView { view, since, ext } => {
+            devices::view(state, req, view, since.as_deref(), ext, dict).await
+        }
+        Route::DevicesSince { ts, ext } => devices::since(state, req, &ts, ext, dict).await,
+        Route::DevicesByMac { mac, ext } => devices::by_mac(state, req, &mac, ext, dict).await,
+        Route::DevicesMultiMac(ext) => devices::multimac(state, req, ext, dict).await,
+        Route::DeviceByKey { key, ext } => devices::by_key(state, req, &key, ext, dict).await,
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
         Route::Metrics => Ok(observe::metrics(state)),

@@ -307,6 +307,27 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         "Packet filter changes applied",
         m.filter_changes.load(Ordering::Relaxed),
     );
+    counter(
+        &mut reg,
+        "scan_requests",
+        "Scan report requests stored (answered 200)",
+        m.scan_requests.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "scan_reports_accepted",
+        "Scan reports stored durably",
+        m.scan_reports_accepted.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut reg,
+        "scan_reports_rejected",
+        "Scan reports rejected by validation (listed in their reply)",
+        m.scan_reports_rejected.load(Ordering::Relaxed),
+    );
+    let devices = Gauge::<i64>::default();
+    devices.set(state.scan.device_count() as i64);
+    reg.register("scan_devices", "Devices stored from scan reports", devices);
     let subs = Gauge::<i64>::default();
     subs.set(dp.view.hub.subscribers() as i64);
     reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);

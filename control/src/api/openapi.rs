@@ -4,7 +4,14 @@
 use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
-use super::routes::{Access, ROUTES};
+use super::routes::{query_params, Access, ROUTES};
+
+/// The `{name}`s of a documented path, in order.
+fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
 
 fn security(access: Access) -> Value {
     match access {
@@ -32,11 +39,12 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for r in ROUTES {
         let mut item = Map::new();
-        let params: Vec<Value> = ["id", "phy", "block"]
-            .iter()
-            .filter(|p| r.path.contains(&format!("{{{p}}}")))
+        let mut params: Vec<Value> = path_params(r.path)
             .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        params.extend(query_params(r.path).iter().map(|(name, desc)| {
+            json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}})
+        }));
         for m in r.methods {
             let mut op = json!({
                 "summary": r.summary,

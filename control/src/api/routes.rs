@@ -6,6 +6,7 @@ use actix_web::http::Method;
 
 use super::error::ApiError;
 use super::request::{split_ext, Ext};
+use crate::scan::View;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,39 @@ pub enum Route {
         phy: Option<String>,
         block: String,
     },
+    /// `POST /phy/phy80211/scan/scan_report.cmd`
+    ScanReport,
+    /// `/datasource/all_sources`
+    SourceList(Ext),
+    /// `/datasource/by-uuid/{uuid}/source`
+    SourceByUuid {
+        uuid: String,
+        ext: Ext,
+    },
+    /// `/devices/views/{view}/devices` and `/devices/views/{view}/last-time/{ts}/devices`
+    DeviceView {
+        view: View,
+        /// The `{ts}` segment as given (parsed by the handler: a non-integer is a 400).
+        since: Option<String>,
+        ext: Ext,
+    },
+    /// `/devices/last-time/{ts}/devices`
+    DevicesSince {
+        ts: String,
+        ext: Ext,
+    },
+    /// `/devices/by-mac/{mac}/devices`; `mac` is percent-decoded and may hold a `/mask`.
+    DevicesByMac {
+        mac: String,
+        ext: Ext,
+    },
+    /// `POST /devices/multimac/devices`: Kismet's list-of-MACs lookup.
+    DevicesMultiMac(Ext),
+    /// `/devices/by-key/{key}/device`
+    DeviceByKey {
+        key: String,
+        ext: Ext,
+    },
     Stats(Ext),
     SystemStatus(Ext),
     Metrics,
@@ -65,8 +99,16 @@ impl Route {
             Route::FilterDefault { .. } | Route::FilterSet { .. } | Route::FilterRemove { .. } => {
                 Access::Admin
             }
+            Route::ScanReport => Access::ScanReport,
             Route::FilterList(_)
             | Route::FilterStatus { .. }
+            | Route::SourceList(_)
+            | Route::SourceByUuid { .. }
+            | Route::DeviceView { .. }
+            | Route::DevicesSince { .. }
+            | Route::DevicesByMac { .. }
+            | Route::DevicesMultiMac(_)
+            | Route::DeviceByKey { .. }
             | Route::Stats(_)
             | Route::SystemStatus(_)
             | Route::Metrics
@@ -89,6 +131,43 @@ pub struct RouteDoc {
 const RW: &[&str] = &["GET", "POST"];
 const W: &[&str] = &["POST"];
 const R: &[&str] = &["GET"];
+
+/// Dictionary keys of the device lists other than the views.
+pub const LIST_KEYS: &[&str] = &["fields", "last_time", "regex", "sort"];
+/// Dictionary keys of the device views: the list keys, pagination, and Kismet's datatable mode.
+pub const VIEW_KEYS: &[&str] = &[
+    "fields",
+    "last_time",
+    "regex",
+    "sort",
+    "page",
+    "length",
+    "start",
+    "datatable",
+    "draw",
+];
+/// Dictionary keys of the multimac lookup.
+pub const MULTIMAC_KEYS: &[&str] = &["devices", "fields", "last_time", "regex"];
+/// Dictionary keys of a single device.
+pub const KEY_KEYS: &[&str] = &["fields"];
+
+const DEVICE_VIEW_SUMMARY: &str = "the view's devices (Kismet's kismet.device.base.* and dot11.* \
+    records): a JSON array, or with datatable/draw Kismet's datatable object {draw, recordsTotal, \
+    recordsFiltered, data}; ?filter=ID hides devices that packet filter blocks";
+const DEVICE_VIEW_SINCE_SUMMARY: &str = "the view's devices seen at or after {ts} (seconds since \
+    the epoch, or seconds before now when negative); otherwise as the view";
+
+/// Query parameters a documented route takes besides the `KISMET` credential.
+pub fn query_params(path: &str) -> &'static [(&'static str, &'static str)] {
+    if path.starts_with("/devices/") {
+        &[(
+            "filter",
+            "a packet filter id: devices the filter blocks are left out (404 if unknown)",
+        )]
+    } else {
+        &[]
+    }
+}
 
 /// Every route, in the order of API.md.
 pub const ROUTES: &[RouteDoc] = &[
@@ -191,6 +270,88 @@ pub const ROUTES: &[RouteDoc] = &[
         keys: &["filter", "addresses"],
     },
     RouteDoc {
+        methods: W,
+        path: "/phy/phy80211/scan/scan_report.cmd",
+        access: Access::ScanReport,
+        summary: "store a batch of scanning-mode reports (also .json); invalid reports are \
+                  rejected one by one and listed, the others are durable when the reply is 200",
+        keys: &["source_uuid", "source_name", "reports"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/all_sources.json",
+        access: Access::Read,
+        summary: "every virtual datasource created by scan reports (kismet.datasource.* records)",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/by-uuid/{uuid}/source.json",
+        access: Access::Read,
+        summary: "one datasource by UUID (case-insensitive); 404 when unknown",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/views/all/devices.json",
+        access: Access::Read,
+        summary: DEVICE_VIEW_SUMMARY,
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/views/phydot11_accesspoints/devices.json",
+        access: Access::Read,
+        summary: DEVICE_VIEW_SUMMARY,
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/views/all/last-time/{ts}/devices.json",
+        access: Access::Read,
+        summary: DEVICE_VIEW_SINCE_SUMMARY,
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/views/phydot11_accesspoints/last-time/{ts}/devices.json",
+        access: Access::Read,
+        summary: DEVICE_VIEW_SINCE_SUMMARY,
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/last-time/{ts}/devices.json",
+        access: Access::Read,
+        summary: "devices seen at or after {ts}: seconds since the epoch, or seconds before now \
+                  when negative (an integer); ?filter=ID hides devices that packet filter blocks",
+        keys: LIST_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/by-mac/{mac}/devices.json",
+        access: Access::Read,
+        summary: "devices whose MAC matches {mac}: AA:BB:CC:DD:EE:FF or a masked \
+                  AA:BB:CC:00:00:00/FF:FF:FF:00:00:00 (the slash raw or as %2F); \
+                  ?filter=ID hides devices that packet filter blocks",
+        keys: LIST_KEYS,
+    },
+    RouteDoc {
+        methods: W,
+        path: "/devices/multimac/devices.json",
+        access: Access::Read,
+        summary: "devices matching any MAC or masked MAC of the list devices (Kismet's \
+                  multimac); each device once; ?filter=ID hides devices that packet filter blocks",
+        keys: MULTIMAC_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/devices/by-key/{key}/device.json",
+        access: Access::Read,
+        summary: "one device by kismet.device.base.key; 404 when unknown (or hidden by ?filter=ID)",
+        keys: KEY_KEYS,
+    },
+    RouteDoc {
         methods: RW,
         path: "/dataplane/stats.json",
         access: Access::Read,
@@ -248,6 +409,8 @@ fn methods(r: &Route) -> &'static [&'static str] {
         | Route::OpenApi => R,
         Route::KeyGenerate
         | Route::KeyRevoke
+        | Route::ScanReport
+        | Route::DevicesMultiMac(_)
         | Route::FilterDefault { .. }
         | Route::FilterSet { .. }
         | Route::FilterRemove { .. } => W,
@@ -255,11 +418,115 @@ fn methods(r: &Route) -> &'static [&'static str] {
     }
 }
 
-/// Matches a path (already percent-decoded by the server) to a route; 404 for none, 405 for
-/// a known route asked with another method.
+/// Percent-decodes one path parameter (`%2F` in a masked MAC, `%3A` for a colon); a bad
+/// escape or invalid UTF-8 is a 400.
+fn decode(s: &str) -> Result<String, ApiError> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("bad percent-escape in path parameter {s:?}"))
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| {
+        ApiError::bad_request(format!(
+            "path parameter {s:?} is not UTF-8 once percent-decoded"
+        ))
+    })
+}
+
+fn view_id(s: &str) -> Option<View> {
+    match s {
+        "all" => Some(View::All),
+        "phydot11_accesspoints" => Some(View::AccessPoints),
+        _ => None,
+    }
+}
+
+/// The routes of API.md section 3. `segs` are the raw (not yet percent-decoded) segments.
+fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
+    Ok(match segs {
+        ["phy", "phy80211", "scan", seg] if cmd_ext(seg, "scan_report") => Some(Route::ScanReport),
+        ["datasource", seg] => read_ext(seg, "all_sources").map(Route::SourceList),
+        ["datasource", "by-uuid", uuid, seg] => match read_ext(seg, "source") {
+            Some(ext) => Some(Route::SourceByUuid {
+                uuid: decode(uuid)?,
+                ext,
+            }),
+            None => None,
+        },
+        ["devices", "views", view, seg] => match (view_id(view), read_ext(seg, "devices")) {
+            (Some(view), Some(ext)) => Some(Route::DeviceView {
+                view,
+                since: None,
+                ext,
+            }),
+            _ => None,
+        },
+        ["devices", "views", view, "last-time", ts, seg] => {
+            match (view_id(view), read_ext(seg, "devices")) {
+                (Some(view), Some(ext)) => Some(Route::DeviceView {
+                    view,
+                    since: Some(decode(ts)?),
+                    ext,
+                }),
+                _ => None,
+            }
+        }
+        ["devices", "last-time", ts, seg] => match read_ext(seg, "devices") {
+            Some(ext) => Some(Route::DevicesSince {
+                ts: decode(ts)?,
+                ext,
+            }),
+            None => None,
+        },
+        // A masked MAC's slash may arrive raw: then the MAC spans two segments.
+        ["devices", "by-mac", mac @ .., seg] if !mac.is_empty() && mac.len() <= 2 => {
+            match read_ext(seg, "devices") {
+                Some(ext) => Some(Route::DevicesByMac {
+                    mac: decode(&mac.join("/"))?,
+                    ext,
+                }),
+                None => None,
+            }
+        }
+        ["devices", "multimac", seg] => read_ext(seg, "devices").map(Route::DevicesMultiMac),
+        ["devices", "by-key", key, seg] => match read_ext(seg, "device") {
+            Some(ext) => Some(Route::DeviceByKey {
+                key: decode(key)?,
+                ext,
+            }),
+            None => None,
+        },
+        _ => None,
+    })
+}
+
+/// Matches a raw request path (as sent, not percent-decoded) to a route; 404 for none, 405
+/// for a known route asked with another method. Path parameters that may hold escapes (a
+/// masked MAC's `%2F`) are decoded here.
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let s = |i: usize| segs.get(i).map(|s| s.to_string()).unwrap_or_default();
+    if let Some(r) = scan_route(&segs)? {
+        let ms = methods(&r);
+        if !ms.contains(&method.as_str()) {
+            return Err(ApiError::method_not_allowed(method.as_str(), ms));
+        }
+        return Ok(r);
+    }
     let r = match segs.as_slice() {
         ["openapi.json"] => Some(Route::OpenApi),
         ["session", seg] if matches!(split_ext(seg), ("check_session", None | Some(Ext::Json))) => {
@@ -391,13 +658,142 @@ mod tests {
     }
 
     #[test]
+    fn scan_and_device_routes() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(
+            route(&post, "/phy/phy80211/scan/scan_report.cmd").unwrap(),
+            Route::ScanReport
+        );
+        assert_eq!(
+            route(&post, "/phy/phy80211/scan/scan_report.json").unwrap(),
+            Route::ScanReport
+        );
+        assert_eq!(
+            route(&get, "/phy/phy80211/scan/scan_report.cmd")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            405
+        );
+        assert_eq!(
+            route(&post, "/phy/phy80211/scan/scan_report.prettyjson")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            404
+        );
+        // A masked MAC: slash raw or percent-encoded, the same route.
+        let want = Route::DevicesByMac {
+            mac: "AA:BB:CC:00:00:00/FF:FF:FF:00:00:00".into(),
+            ext: Ext::Json,
+        };
+        assert_eq!(
+            route(
+                &get,
+                "/devices/by-mac/AA:BB:CC:00:00:00/FF:FF:FF:00:00:00/devices.json"
+            )
+            .unwrap(),
+            want
+        );
+        assert_eq!(
+            route(
+                &get,
+                "/devices/by-mac/AA:BB:CC:00:00:00%2fFF%3AFF:FF:00:00:00/devices.json"
+            )
+            .unwrap(),
+            want
+        );
+        assert!(matches!(
+            route(&get, "/devices/by-mac/AA:BB:CC:00:00:01/devices.itjson").unwrap(),
+            Route::DevicesByMac {
+                ext: Ext::ItJson,
+                ..
+            }
+        ));
+        assert_eq!(
+            route(&get, "/devices/by-mac/AA%zz/devices.json")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
+        assert_eq!(
+            route(&get, "/devices/by-mac/a/b/c/devices.json")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            route(
+                &post,
+                "/devices/views/phydot11_accesspoints/devices.prettyjson"
+            )
+            .unwrap(),
+            Route::DeviceView {
+                view: View::AccessPoints,
+                since: None,
+                ext: Ext::PrettyJson
+            }
+        );
+        assert_eq!(
+            route(&get, "/devices/views/all/last-time/-10/devices.json").unwrap(),
+            Route::DeviceView {
+                view: View::All,
+                since: Some("-10".into()),
+                ext: Ext::Json
+            }
+        );
+        assert_eq!(
+            route(&get, "/devices/views/nope/devices.json")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            route(&get, "/devices/last-time/abc/devices.itjson").unwrap(),
+            Route::DevicesSince {
+                ts: "abc".into(),
+                ext: Ext::ItJson
+            }
+        );
+        assert_eq!(
+            route(&get, "/devices/multimac/devices.json")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            405
+        );
+        assert_eq!(
+            route(&get, "/datasource/by-uuid/AbC/source.json").unwrap(),
+            Route::SourceByUuid {
+                uuid: "AbC".into(),
+                ext: Ext::Json
+            }
+        );
+        assert_eq!(
+            route(&get, "/devices/by-key/k%5F1/device.json").unwrap(),
+            Route::DeviceByKey {
+                key: "k_1".into(),
+                ext: Ext::Json
+            }
+        );
+    }
+
+    #[test]
     fn every_documented_route_is_served() {
         for doc in ROUTES {
             let path = doc
                 .path
                 .replace("{id}", "capture")
                 .replace("{phy}", "IEEE802.11")
-                .replace("{block}", "source");
+                .replace("{block}", "source")
+                .replace("{uuid}", "11111111-2222-3333-4444-555555555555")
+                .replace("{ts}", "-10")
+                .replace("{mac}", "AA:BB:CC:00:00:00/FF:FF:FF:00:00:00")
+                .replace("{key}", "4202770D00000000_10000CCBBAA");
             for m in doc.methods {
                 let method = Method::from_bytes(m.as_bytes()).unwrap();
                 let r = route(&method, &path).unwrap_or_else(|e| panic!("{m} {path}: {e}"));

@@ -27,6 +27,7 @@ use crate::auth::Auth;
 use crate::config::{FileConfig, ADMIN_PASSWORD_ENV};
 use crate::filter_file;
 use crate::filters::FilterRegistry;
+use crate::scan::ScanService;
 use crate::server::{self, Server, ServerConfig};
 use crate::store::Store;
 
@@ -277,7 +278,10 @@ struct Totals<'a> {
     errors: &'a [String],
 }
 
-fn sources(args: &Settings) -> Result<(Vec<Box<dyn Source>>, Vec<u32>, String)> {
+/// The sources of a capture, the link types they deliver, and the capture's name.
+type Sources = (Vec<Box<dyn Source>>, Vec<u32>, String);
+
+fn sources(args: &Settings) -> Result<Sources> {
     let (kind, rest) = args.source.split_once(':').with_context(|| {
         format!(
             "--source {:?}: expected tpacket:IFACE, afxdp:IFACE[:QUEUE] or pcap:FILE",
@@ -482,6 +486,7 @@ struct ApiParts {
     store: Arc<Store>,
     registry: FilterRegistry,
     auth: Auth,
+    scan: Arc<ScanService>,
 }
 
 impl ApiParts {
@@ -512,10 +517,15 @@ impl ApiParts {
                 p.display()
             );
         }
+        let scan = Arc::new(
+            ScanService::open(store.clone())
+                .map_err(|e| anyhow::anyhow!("cannot open the scan reports: {e}"))?,
+        );
         Ok(ApiParts {
             store,
             registry,
             auth,
+            scan,
         })
     }
 
@@ -532,6 +542,7 @@ impl ApiParts {
             auth: self.auth,
             filters: self.registry,
             store: self.store,
+            scan: self.scan,
             dataplane: Dataplane {
                 sampler: Sampler::start(view.clone()),
                 view,

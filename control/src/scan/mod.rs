@@ -3,9 +3,38 @@
 //! access-point record per BSSID, durable before the reply, queryable like Kismet's.
 //!
 //! Interface shared by the ingestion core (this module's files) and the REST endpoints
-//! (`api::scan`, `api::devices`). Bodies marked `todo!()` are being written.
+//! (`api::scan`, `api::devices`).
+//!
+//! Files, one job each: `report` validates a request into a compact batch, `crypt` parses
+//! capabilities, `oui` names manufacturers, `kismet` holds Kismet's spellings, `device` and
+//! `datasource` are the records and how a report changes them, `model` the indexes, `codec` the
+//! binary journal and checkpoint records, `journal` the group-commit writer thread, `recover`
+//! the start-up replay, `query` the device selection, `render` Kismet's JSON.
+//!
+//! Durability: `ingest` returns only after the request's journal row is committed
+//! (`synchronous=FULL`), sharing the commit with every other request queued meanwhile; the
+//! in-memory model is updated after the commit and before the reply. `open` rebuilds the same
+//! model from the last checkpoint plus the journal after it.
 
-use std::sync::Arc;
+mod codec;
+pub mod crypt;
+mod datasource;
+mod device;
+mod journal;
+pub mod kismet;
+mod model;
+pub mod oui;
+mod query;
+mod recover;
+mod render;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
 
 use dataplane::filter::FilterTable;
 use dataplane::wire::MacTerm;
@@ -13,6 +42,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::store::{Store, StoreError};
+use journal::{Job, Msg, Policy, Writer};
+use model::State;
 
 /// A report the validation rejected, by its index in `reports`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -66,13 +97,19 @@ pub struct DeviceQuery {
     pub key: Option<String>,
     /// Any pair matching (field path, pattern) keeps the device; empty: no regex filter.
     pub regex: Vec<(String, Regex)>,
-    /// Hide devices this packet filter blocks (decided on the device's MAC as source,
-    /// destination... see `ScanService::query`).
+    /// Hide devices this packet filter blocks. An access point transmits as itself and is its
+    /// own BSSID, so the filter decides a frame with `source` = `network` = the device's MAC
+    /// (no destination, no fourth address): terms in the source, network or any block can hide
+    /// it, destination and other terms cannot.
     pub filter: Option<Arc<FilterTable>>,
     pub sort: Option<Sort>,
     /// Pagination: skip `page * length`, return at most `length` (0: all).
     pub page: usize,
     pub length: usize,
+    /// Field paths the caller will read (`fields`). When not empty, each record holds only
+    /// the top-level fields these paths start with: the same values at those paths, rendered
+    /// at a fraction of the cost. Empty: the whole record.
+    pub fields: Vec<String>,
 }
 
 /// A page of devices and the total before pagination.
@@ -82,44 +119,184 @@ pub struct DevicePage {
     pub total: usize,
 }
 
-/// The scan-report service.
+/// The scan-report service. `Send + Sync`; share it in an `Arc`. Dropping it stops the writer
+/// thread after the requests already queued.
 pub struct ScanService {
-    _store: Arc<Store>,
+    state: Arc<RwLock<State>>,
+    tx: Option<Sender<Msg>>,
+    writer: Option<JoinHandle<()>>,
+    server_uuid: String,
+}
+
+/// The settings key of the server's UUID (`kismet.server.uuid`).
+const SERVER_UUID_SETTING: &str = "server_uuid";
+
+fn stopped() -> StoreError {
+    StoreError::Db("the scan report writer has stopped".into())
 }
 
 impl ScanService {
     /// Opens over the store (creating its tables) and recovers every stored report.
     pub fn open(store: Arc<Store>) -> Result<ScanService, StoreError> {
-        let _ = store;
-        todo!()
+        ScanService::open_with(store, Policy::default())
+    }
+
+    fn open_with(store: Arc<Store>, policy: Policy) -> Result<ScanService, StoreError> {
+        let server_uuid = match store.setting(SERVER_UUID_SETTING)? {
+            Some(u) => u,
+            None => {
+                let mut b = [0u8; 16];
+                getrandom::fill(&mut b).map_err(|e| {
+                    StoreError::Io(format!("the operating system gave no random bytes: {e}"))
+                })?;
+                b[6] = (b[6] & 0x0F) | 0x40; // version 4
+                b[8] = (b[8] & 0x3F) | 0x80; // RFC 4122 variant
+                let u = kismet::format_uuid(&b);
+                store.set_setting(SERVER_UUID_SETTING, &u)?;
+                u
+            }
+        };
+        let started = std::time::Instant::now();
+        oui::OuiTable::get(); // parse the manufacturer table now, not in the first query
+        let r = recover::load(&store)?;
+        if r.rows > 0 || !r.state.devices.is_empty() {
+            tracing::info!(
+                devices = r.state.devices.len(),
+                sources = r.state.sources.len(),
+                journal_rows = r.rows,
+                ms = started.elapsed().as_millis() as u64,
+                "scan data recovered"
+            );
+        }
+        let state = Arc::new(RwLock::new(r.state));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let w = Writer::new(
+            store,
+            state.clone(),
+            rx,
+            r.next_seq,
+            r.rows,
+            r.reports,
+            policy,
+        );
+        let writer = std::thread::Builder::new()
+            .name("scan-writer".into())
+            .spawn(move || w.run())
+            .map_err(|e| StoreError::Io(format!("cannot start the scan writer thread: {e}")))?;
+        Ok(ScanService {
+            state,
+            tx: Some(tx),
+            writer: Some(writer),
+            server_uuid,
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Validates and stores one request's dictionary; returns once every accepted report is
     /// durable. `now` is the time used for reports without a timestamp.
     pub fn ingest(&self, dict: &Map<String, Value>, now: i64) -> Result<IngestReply, IngestError> {
-        let _ = (dict, now);
-        todo!()
+        let (batch, rejected) = report::validate(dict, now).map_err(IngestError::BadRequest)?;
+        let accepted = batch.reports.len();
+        let bytes = codec::encode_batch(&batch);
+        let (done, wait) = crossbeam_channel::bounded(1);
+        self.tx
+            .as_ref()
+            .ok_or_else(stopped)
+            .and_then(|tx| {
+                tx.send(Msg::Ingest(Job { batch, bytes, done }))
+                    .map_err(|_| stopped())
+            })
+            .map_err(IngestError::Store)?;
+        match wait.recv() {
+            Ok(Ok(())) => Ok(IngestReply { accepted, rejected }),
+            Ok(Err(m)) => Err(IngestError::Store(StoreError::Db(m))),
+            Err(_) => Err(IngestError::Store(stopped())),
+        }
     }
 
     /// Every virtual datasource, as Kismet's `kismet.datasource.*` records.
     pub fn datasources(&self) -> Vec<Value> {
-        todo!()
+        self.read().sources.iter().map(|s| s.render()).collect()
     }
 
     /// One datasource by UUID (case-insensitive).
     pub fn datasource(&self, uuid: &str) -> Option<Value> {
-        let _ = uuid;
-        todo!()
+        let u = kismet::parse_uuid(uuid.trim())?;
+        let st = self.read();
+        let &i = st.source_ix.get(&u)?;
+        Some(st.sources[i as usize].render())
     }
 
-    /// Devices matching `q`, rendered with Kismet's field names.
+    /// Devices matching `q`, rendered with Kismet's field names. See [`query`] for the order
+    /// of work and how the packet filter is applied (an AP is source and network of its own
+    /// frames).
     pub fn query(&self, q: &DeviceQuery) -> DevicePage {
-        let _ = q;
-        todo!()
+        let sel = query::select(&self.read(), q, &self.server_uuid);
+        tracing::trace!(examined = sel.examined, matched = sel.total, "device query");
+        let cx = render::Ctx::new(&sel.sources, &self.server_uuid);
+        let tops: Vec<&str> = render::KEYS
+            .iter()
+            .copied()
+            .filter(|k| {
+                q.fields
+                    .iter()
+                    .any(|p| p.trim_start_matches('/').split('/').next() == Some(*k))
+            })
+            .collect();
+        DevicePage {
+            devices: sel
+                .devices
+                .iter()
+                .map(|(d, ch)| {
+                    if q.fields.is_empty() {
+                        render::render(d, ch, &cx)
+                    } else {
+                        render::render_only(d, ch, &cx, &tops)
+                    }
+                })
+                .collect(),
+            total: sel.total,
+        }
     }
 
     /// Number of devices stored.
     pub fn device_count(&self) -> usize {
-        todo!()
+        self.read().devices.len()
+    }
+
+    /// The server's UUID (`kismet.server.uuid`), created at first start and kept in the
+    /// settings table (key `server_uuid`).
+    pub fn server_uuid(&self) -> &str {
+        &self.server_uuid
+    }
+
+    /// Writes a checkpoint now (every changed record, then trims the journal) and returns when
+    /// it is durable. Checkpoints also run by themselves; this is for shutdown and tests.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let (done, wait) = crossbeam_channel::bounded(1);
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(Msg::Checkpoint(done)).map_err(|_| stopped())?;
+        match wait.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(m)) => Err(StoreError::Db(m)),
+            Err(_) => Err(stopped()),
+        }
+    }
+
+    /// An estimate of the model's memory (records and indexes), in bytes.
+    pub fn approx_memory_bytes(&self) -> usize {
+        self.read().approx_bytes()
+    }
+}
+
+impl Drop for ScanService {
+    fn drop(&mut self) {
+        self.tx = None; // the writer drains the queue, then sees the channel closed
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
     }
 }

@@ -615,7 +615,10 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 3);
+        assert_eq!(
+            tables, 6,
+            "filters, api_keys, settings, and the scan journal, devices and sources"
+        );
     }
 
     #[test]

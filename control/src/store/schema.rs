@@ -29,6 +29,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: scanning-mode reports (control/src/scan): the group-commit journal (one row per
+    // accepted request, a compact binary batch) and the checkpointed device and datasource
+    // records (compact binary, each with the journal sequence number it includes).
+    r#"
+    CREATE TABLE scan_journal (
+        seq   INTEGER PRIMARY KEY,
+        batch BLOB NOT NULL
+    );
+    CREATE TABLE scan_devices (
+        mac INTEGER PRIMARY KEY,
+        rec BLOB NOT NULL
+    );
+    CREATE TABLE scan_sources (
+        uuid BLOB PRIMARY KEY,
+        rec  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build reads and writes.

@@ -123,9 +123,7 @@ pub struct Injector {
 impl Injector {
     /// `mode` is `veth --iface va` or `tun --name rt0`, followed by the options.
     pub fn start(ns: &Netns, args: &[&str]) -> Injector {
-        let inject =
-            option_env!("CARGO_BIN_EXE_airsift-inject").expect("the airsift-inject binary");
-        let mut c = ns.cmd(inject);
+        let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift-inject"));
         c.args(args)
             .arg("--wait-start")
             .stdin(Stdio::piped())

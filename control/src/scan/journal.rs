@@ -1,0 +1,335 @@
+//! Group commit and checkpoints: the one thread that writes scan data.
+//!
+//! Callers validate and encode in their own thread and queue a [`Job`]. The writer takes
+//! everything queued, appends one journal row per request in ONE transaction (its commit is
+//! the fsync: `synchronous=FULL`), applies the requests to the model in sequence order, and
+//! only then answers every waiter. Concurrent requests therefore share an fsync, and a reply
+//! is never sent before its reports are durable.
+//!
+//! Checkpoints bound the journal: the dirty device and datasource records are written to their
+//! tables in chunks (each its own short transaction, interleaved with group commits), and the
+//! last chunk deletes the journal rows the checkpoint covers. Each record carries the sequence
+//! number of the last request applied to it, so a crash between chunks is harmless: recovery
+//! loads the records and replays the journal, skipping requests a record already contains.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use rusqlite::params;
+
+use super::codec;
+use super::device::flag;
+use super::model::State;
+use super::report::Batch;
+use crate::store::{Store, StoreError};
+
+/// One request waiting to be made durable.
+pub struct Job {
+    pub batch: Batch,
+    /// The journal row: `codec::encode_batch(&batch)`.
+    pub bytes: Vec<u8>,
+    pub done: Sender<Result<(), String>>,
+}
+
+pub enum Msg {
+    Ingest(Job),
+    /// Run a full checkpoint now and answer when it is complete.
+    Checkpoint(Sender<Result<(), String>>),
+}
+
+/// When to start a checkpoint (whichever comes first).
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub rows: u64,
+    pub reports: u64,
+    pub interval: Duration,
+    /// Device records per checkpoint transaction.
+    pub chunk: usize,
+    /// While requests wait, a checkpoint chunk may run only after this many times its own
+    /// duration has passed since the previous one (so checkpoints take at most about
+    /// 1 / (1 + share) of the writer from waiting requests; when none wait they run flat out).
+    pub yield_factor: u32,
+    /// Most requests in one group commit.
+    pub max_group: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            rows: 20_000,
+            reports: 1_000_000,
+            interval: Duration::from_secs(60),
+            chunk: 1_024,
+            max_group: 1_024,
+            yield_factor: 3,
+        }
+    }
+}
+
+struct Checkpoint {
+    /// Journal rows up to here are covered once every record below is written.
+    upto: u64,
+    devices: Vec<u32>,
+    pos: usize,
+    sources: Vec<u32>,
+    waiters: Vec<Sender<Result<(), String>>>,
+}
+
+pub struct Writer {
+    pub store: Arc<Store>,
+    pub state: Arc<RwLock<State>>,
+    pub rx: Receiver<Msg>,
+    /// The sequence number the next request gets.
+    pub next_seq: u64,
+    /// Journal rows and reports since the last checkpoint began (recovered rows count).
+    pub rows: u64,
+    pub reports: u64,
+    pub policy: Policy,
+    last_checkpoint: Instant,
+    ckpt: Option<Checkpoint>,
+    /// Earliest time for the next checkpoint chunk while requests are waiting.
+    next_step: Instant,
+}
+
+impl Writer {
+    pub fn new(
+        store: Arc<Store>,
+        state: Arc<RwLock<State>>,
+        rx: Receiver<Msg>,
+        next_seq: u64,
+        rows: u64,
+        reports: u64,
+        policy: Policy,
+    ) -> Writer {
+        Writer {
+            store,
+            state,
+            rx,
+            next_seq,
+            rows,
+            reports,
+            policy,
+            last_checkpoint: Instant::now(),
+            ckpt: None,
+            next_step: Instant::now(),
+        }
+    }
+
+    /// Serves until every sender is gone.
+    pub fn run(mut self) {
+        loop {
+            let first = if self.ckpt.is_some() {
+                match self.rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match self.rx.recv_timeout(Duration::from_secs(1)) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut jobs = Vec::new();
+            let mut waiters = Vec::new();
+            if let Some(m) = first {
+                let mut next = Some(m);
+                while let Some(m) = next.take() {
+                    match m {
+                        Msg::Ingest(j) => jobs.push(j),
+                        Msg::Checkpoint(w) => waiters.push(w),
+                    }
+                    if jobs.len() < self.policy.max_group {
+                        next = self.rx.try_recv().ok();
+                    }
+                }
+            }
+            if !jobs.is_empty() {
+                self.commit(jobs);
+            }
+            if !waiters.is_empty() {
+                if self.ckpt.is_none() {
+                    self.begin();
+                }
+                if let Some(c) = self.ckpt.as_mut() {
+                    c.waiters.extend(waiters);
+                }
+            } else if self.ckpt.is_none() && self.due() {
+                self.begin();
+            }
+            if self.ckpt.is_some() && (self.rx.is_empty() || Instant::now() >= self.next_step) {
+                let t0 = Instant::now();
+                self.step();
+                self.next_step = Instant::now() + t0.elapsed() * self.policy.yield_factor;
+            }
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.rows >= self.policy.rows
+            || self.reports >= self.policy.reports
+            || (self.rows > 0 && self.last_checkpoint.elapsed() >= self.policy.interval)
+    }
+
+    /// One group commit.
+    fn commit(&mut self, jobs: Vec<Job>) {
+        let first = self.next_seq;
+        let res = self.store.transaction(|tx| {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO scan_journal (seq, batch) VALUES (?1, ?2)")?;
+            for (i, j) in jobs.iter().enumerate() {
+                stmt.execute(params![(first + i as u64) as i64, j.bytes])?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => {
+                {
+                    let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                    for (i, j) in jobs.iter().enumerate() {
+                        st.apply(first + i as u64, &j.batch, false);
+                    }
+                }
+                self.next_seq += jobs.len() as u64;
+                self.rows += jobs.len() as u64;
+                self.reports += jobs
+                    .iter()
+                    .map(|j| j.batch.reports.len() as u64)
+                    .sum::<u64>();
+                for j in jobs {
+                    let _ = j.done.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = jobs.len(), "scan reports not stored");
+                let msg = e.to_string();
+                for j in jobs {
+                    let _ = j.done.send(Err(msg.clone()));
+                }
+            }
+        }
+    }
+
+    fn begin(&mut self) {
+        let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let (mut devices, sources) = st.take_dirty();
+        // In key order: each chunk then touches neighbouring pages of the table.
+        devices.sort_unstable_by_key(|&id| st.devices[id as usize].mac);
+        self.ckpt = Some(Checkpoint {
+            upto: st.seq,
+            devices,
+            pos: 0,
+            sources,
+            waiters: Vec::new(),
+        });
+        self.rows = 0;
+        self.reports = 0;
+        self.last_checkpoint = Instant::now();
+    }
+
+    /// Writes one chunk; the last one also writes the datasources and trims the journal.
+    fn step(&mut self) {
+        let Some(c) = self.ckpt.as_ref() else {
+            return;
+        };
+        let end = (c.pos + self.policy.chunk).min(c.devices.len());
+        let last = end == c.devices.len();
+        let upto = c.upto;
+        let (rows, srcs) = {
+            let st = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            let number = |i: u32| st.sources[i as usize].number;
+            let rows: Vec<(i64, Vec<u8>)> = c.devices[c.pos..end]
+                .iter()
+                .map(|&id| {
+                    let d = &st.devices[id as usize];
+                    (
+                        d.mac as i64,
+                        codec::encode_device(d, st.channels.name(d.channel), number),
+                    )
+                })
+                .collect();
+            let srcs: Vec<(Vec<u8>, Vec<u8>)> = if last {
+                c.sources
+                    .iter()
+                    .map(|&i| {
+                        let s = &st.sources[i as usize];
+                        (s.uuid.to_vec(), codec::encode_source(s))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (rows, srcs)
+        };
+        let res = self.store.transaction(|tx| {
+            let mut dev = tx
+                .prepare_cached("INSERT OR REPLACE INTO scan_devices (mac, rec) VALUES (?1, ?2)")?;
+            for (mac, rec) in &rows {
+                dev.execute(params![mac, rec])?;
+            }
+            if last {
+                let mut src = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO scan_sources (uuid, rec) VALUES (?1, ?2)",
+                )?;
+                for (uuid, rec) in &srcs {
+                    src.execute(params![uuid, rec])?;
+                }
+                tx.execute(
+                    "DELETE FROM scan_journal WHERE seq <= ?1",
+                    params![upto as i64],
+                )?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) if last => {
+                let done = self.ckpt.take().expect("checkpoint in progress");
+                tracing::debug!(
+                    devices = done.devices.len(),
+                    upto,
+                    "scan checkpoint written"
+                );
+                for w in done.waiters {
+                    let _ = w.send(Ok(()));
+                }
+            }
+            Ok(()) => {
+                if let Some(c) = self.ckpt.as_mut() {
+                    c.pos = end;
+                }
+            }
+            Err(e) => self.abandon(e),
+        }
+    }
+
+    /// A checkpoint write failed: nothing is lost (the journal is only trimmed by the last
+    /// chunk), but its records must be dirty again so that a later checkpoint writes them
+    /// before trimming past them.
+    fn abandon(&mut self, e: StoreError) {
+        tracing::warn!(error = %e, "scan checkpoint failed; will retry");
+        let Some(c) = self.ckpt.take() else {
+            return;
+        };
+        {
+            let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+            let st = &mut *guard;
+            for &id in &c.devices {
+                let d = &mut st.devices[id as usize];
+                if d.flags & flag::DIRTY == 0 {
+                    d.flags |= flag::DIRTY;
+                    st.dirty.push(id);
+                }
+            }
+            for &i in &c.sources {
+                st.sources[i as usize].dirty = true;
+            }
+        }
+        self.rows = self.rows.max(1);
+        let msg = e.to_string();
+        for w in c.waiters {
+            let _ = w.send(Err(msg.clone()));
+        }
+    }
+}
