@@ -165,7 +165,11 @@ impl Worker<'_> {
                 generation = table.as_ref().map(|t| t.generation()).or(generation);
                 r
             };
-            port.flush();
+            if matches!(poll, Ok(Poll::Frames(_))) {
+                port.flush_if_due();
+            } else {
+                port.flush();
+            }
             let poll = match poll {
                 Ok(p) => p,
                 Err(e) => {

@@ -19,20 +19,22 @@
 //!
 //!   ```text
 //!   inject veth --iface IF   --pcap FILE [--rate PPS] [--count N | --loop] [--duration S]
-//!                                        [--wait-start] [--batch B] [--method mmsg|ring]
+//!               [--wait-start] [--batch B] [--burst-ms MS] [--spin] [--method mmsg|ring]
 //!   inject tun  --name NAME  --pcap FILE [--rate PPS] [--count N | --loop] [--duration S]
-//!                                        [--wait-start] [--batch B]
+//!               [--wait-start] [--batch B] [--burst-ms MS] [--spin]
 //!   ```
 //!
 //! Without `--count` or `--loop` the file is sent once; `--count N` sends N frames cycling
 //! through the file; `--loop` cycles until `--duration` expires or SIGINT/SIGTERM.
 //! `--rate 0` (the default) sends flat out; any other rate is paced by a token bucket on the
-//! monotonic clock whose batch size grows with the rate (one frame per wake-up at 1k
-//! frames/s, tens at 1M frames/s), so the achieved rate matches the requested one across
-//! that range. With `--wait-start` the program prints `ready` once the interface is set up,
+//! monotonic clock that lets 250 µs of traffic through per wake-up (one frame at 1k
+//! frames/s, 250 at 1M), so the achieved rate matches the requested one across that range
+//! (see [`Pacer`]). With `--wait-start` the program prints `ready` once the interface is set up,
 //! waits for one line on stdin, sends, prints `sent N`, and (tun) keeps the device until
 //! stdin is closed; this is how the benchmark starts capturers on a device that already
-//! exists. A summary always goes to stderr.
+//! exists. A summary always goes to stderr: frames, bytes, seconds, achieved rate, what was
+//! skipped, and the CPU time spent in send calls per frame (on veth and TUN the receiving
+//! side's kernel work, such as copying into capturers' rings, runs inside those calls).
 //!
 //! Every frame is prepared before sending starts: the file stays memory-mapped and the send
 //! loop only walks prebuilt `iovec`/`mmsghdr` arrays that point into it, so nothing is
@@ -122,6 +124,10 @@ struct Opts {
     /// e.g. being preempted; schedule missed beyond that is dropped and reported.
     #[arg(long, default_value_t = 20.0)]
     burst_ms: f64,
+    /// Pacing: busy-wait between wake-ups instead of sleeping. Spacing stays within a few µs
+    /// even when other processes compete for the CPU, at the cost of a whole core.
+    #[arg(long)]
+    spin: bool,
     /// Most frames per system call (sendmmsg vector or TX-ring kick).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch: u64,
@@ -441,23 +447,31 @@ struct Stats {
     busy: u64,
     late: u64,
     secs: f64,
+    /// CPU time (user + system) of the send loop, and the part of it spent inside the send
+    /// calls (which on veth and TUN includes the receiving side's kernel work).
+    cpu: Duration,
+    send_cpu: Duration,
 }
 
-/// The pacer spins (instead of sleeping) for the last this many nanoseconds of a wait.
-const SPIN_NS: u128 = 25_000;
+/// Traffic the pacer lets through per wake-up, in nanoseconds: a sleep costs about 20 µs of
+/// CPU on this VM, so waking every 250 µs keeps pacing overhead small next to the sending.
+const WAKE_NS: u64 = 250_000;
 
 /// Paces sending with a token bucket on the monotonic clock.
 ///
 /// Tokens accrue at `rate` per second from the first send; the bucket holds at most `depth`
-/// (`--burst-ms` worth, 20 ms by default, at least one full batch): after a stall (on a
-/// loaded 2-core machine the sender is preempted for milliseconds at a time) the sender
-/// catches up with a burst of at most that much traffic, and schedule missed beyond it is
-/// dropped and reported, so the average rate stays exact without unbounded bursts.
+/// (`--burst-ms` worth, 20 ms by default): after a stall (on a loaded 2-core machine the
+/// sender is preempted for milliseconds at a time) the sender catches up with a burst of at
+/// most that much traffic, and schedule missed beyond it is dropped and reported, so the
+/// average rate stays exact without unbounded bursts.
 ///
-/// The loop waits until `target` tokens are there (about 100 µs of traffic: 1 frame per
-/// wake-up up to 10k frames/s, 10 at 100k, the full batch from 640k), sleeping for all but
-/// the last 25 µs of the wait and spinning for those, then sends what the bucket holds. So
-/// the injector leaves the CPU to the capturer between batches instead of spinning.
+/// The loop sleeps until `target` tokens are there (250 µs of traffic: one frame per wake-up
+/// up to 4k frames/s, 25 at 100k, 250 at 1M), then sends while tokens last, in batches of at
+/// most `--batch`. Between wake-ups the injector sleeps (timer slack 1 ns, so it wakes within
+/// tens of µs) and leaves the CPU to the capturer; lateness of a wake-up is made up by the
+/// bucket, so it shifts frames but never changes the rate. On a loaded machine a sleeping
+/// sender can wake milliseconds late (the bucket then sends the missed frames in a burst);
+/// `--spin` busy-waits instead, for even spacing at the cost of a core.
 struct Pacer {
     rate: u64,
     start: Instant,
@@ -467,26 +481,33 @@ struct Pacer {
     late: u64,
     depth: u64,
     target: u64,
+    /// Sending the tokens of one wake-up: go on while any are left.
+    draining: bool,
+    spin: bool,
 }
 
 impl Pacer {
-    fn new(rate: u64, batch: u64, burst_ms: f64, start: Instant) -> Pacer {
+    fn new(rate: u64, batch: u64, burst_ms: f64, spin: bool, start: Instant) -> Pacer {
+        let target = (rate * WAKE_NS / 1_000_000_000).max(1);
         Pacer {
             rate,
             start,
             used: 0,
             late: 0,
-            depth: ((rate as f64 * burst_ms / 1000.0) as u64).max(batch),
-            target: (rate / 10_000).clamp(1, batch),
+            depth: ((rate as f64 * burst_ms.max(0.0) / 1000.0) as u64)
+                .max(target)
+                .max(batch),
+            target,
+            draining: false,
+            spin,
         }
     }
 
-    /// Waits until at least min(target, max) frames may go; returns how many (≤ max).
+    /// Waits until frames may go; returns how many (1..=max), or 0 when told to stop.
     fn grant(&mut self, max: u64) -> u64 {
         if self.rate == 0 {
             return max;
         }
-        let need = self.target.min(max);
         loop {
             let ns = self.start.elapsed().as_nanos();
             let earned = (ns * self.rate as u128 / 1_000_000_000) as u64;
@@ -496,19 +517,25 @@ impl Pacer {
                 self.used = earned - self.depth;
                 have = self.depth;
             }
+            let need = if self.draining {
+                1
+            } else {
+                self.target.min(max)
+            };
             if have >= need {
+                self.draining = true;
                 return have.min(max);
             }
+            self.draining = false;
             if stopping() {
                 return 0;
             }
-            let wait_ns = (need - have) as u128 * 1_000_000_000 / self.rate as u128;
-            if wait_ns > SPIN_NS {
-                // Sleep most of the way (timer slack is 1 ns), spin the rest.
-                std::thread::sleep(Duration::from_nanos((wait_ns - SPIN_NS) as u64));
-            } else {
+            if self.spin {
                 std::hint::spin_loop();
+                continue;
             }
+            let wait_ns = (need - have) as u128 * 1_000_000_000 / self.rate as u128;
+            std::thread::sleep(Duration::from_nanos(wait_ns.max(1) as u64));
         }
     }
 
@@ -580,11 +607,12 @@ fn send_loop(
     let mut st = Stats::default();
     let nslots = frames.slots.len();
     let batch = opts.batch;
+    let cpu0 = sys::cpu_time();
     let start = Instant::now();
     let deadline = opts
         .duration
         .map(|s| start + Duration::from_secs_f64(s.max(0.0)));
-    let mut pacer = Pacer::new(opts.rate, batch, opts.burst_ms, start);
+    let mut pacer = Pacer::new(opts.rate, batch, opts.burst_ms, opts.spin, start);
     let mut pos = 0usize;
     let mut done = 0u64; // sent + refused
     let mut busy_since: Option<Instant> = None;
@@ -599,7 +627,10 @@ fn send_loop(
         if n == 0 {
             continue;
         }
-        match tx.send(pos, n as usize)? {
+        let t0 = sys::thread_cpu_time();
+        let sent = tx.send(pos, n as usize)?;
+        st.send_cpu += sys::thread_cpu_time().saturating_sub(t0);
+        match sent {
             Sent::Frames(k) => {
                 busy_since = None;
                 for s in &frames.slots[pos..pos + k] {
@@ -641,6 +672,7 @@ fn send_loop(
     }
     st.secs = start.elapsed().as_secs_f64();
     st.late = pacer.late;
+    st.cpu = sys::cpu_time().saturating_sub(cpu0);
     Ok(st)
 }
 
@@ -658,7 +690,8 @@ fn summary(st: &Stats, frames: &Frames<'_>, opts: &Opts, label: &str) {
     eprintln!(
         "inject: {label}: sent {} frames ({} bytes) in {:.3} s = {:.0} frames/s ({asked}); \
          skipped {} short + {} oversize of {} records in the file; {} refused at send; {} \
-         busy retries; {} frames behind schedule dropped by the bucket",
+         busy retries; {} frames behind schedule dropped by the bucket; CPU {:.3} s, {:.3} s of \
+         it in send calls: {:.3} µs/frame",
         st.sent,
         st.bytes,
         st.secs,
@@ -668,7 +701,14 @@ fn summary(st: &Stats, frames: &Frames<'_>, opts: &Opts, label: &str) {
         frames.records,
         st.refused,
         st.busy,
-        st.late
+        st.late,
+        st.cpu.as_secs_f64(),
+        st.send_cpu.as_secs_f64(),
+        if st.sent > 0 {
+            st.send_cpu.as_secs_f64() * 1e6 / st.sent as f64
+        } else {
+            0.0
+        }
     );
 }
 
@@ -682,6 +722,7 @@ mod sys {
     use std::os::unix::fs::OpenOptionsExt;
     use std::ptr::NonNull;
     use std::sync::atomic::{fence, AtomicU32, Ordering};
+    use std::time::Duration;
 
     use super::{PHASE, PHASE_SENDING, PHASE_STOP};
 
@@ -731,6 +772,32 @@ mod sys {
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
         }
+    }
+
+    /// User + system CPU time of this process so far (the kernel's receive path that runs
+    /// in our system calls included).
+    pub fn cpu_time() -> Duration {
+        // SAFETY: an all-zero rusage is a valid value, and getrusage only writes into the
+        // struct we pass, which lives for the call.
+        let ru = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+            ru
+        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    }
+
+    /// CPU time of the calling thread, to the nanosecond (a system call: call it per batch,
+    /// not per frame).
+    pub fn thread_cpu_time() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into `ts`, which lives for the call.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
     }
 
     /// `struct ifreq`: a name and a 24-byte union, of which we use the int/short at its start.

@@ -6,6 +6,8 @@
 //! allocates: when the sink thread is behind and no empty buffer is left, the frames are
 //! dropped and counted as sink drops.
 
+use std::time::{Duration, Instant};
+
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::source::RxFrame;
@@ -14,6 +16,11 @@ use crate::source::RxFrame;
 pub const BATCH_BYTES: usize = 256 << 10;
 /// Frames one buffer holds.
 pub const BATCH_FRAMES: usize = 1024;
+/// A buffer is handed over once it holds this many frames...
+const FLUSH_FRAMES: usize = 512;
+/// ...or its first frame is this old. Small ring batches (AF_XDP gives a few frames per
+/// poll) then share a buffer instead of each costing the sink thread a hand-over.
+const FLUSH_AFTER: Duration = Duration::from_millis(5);
 
 /// Where one frame lies in a batch buffer, and what the log needs to know of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +81,8 @@ pub struct SinkPort {
     drops: u64,
     /// Wait for the sink thread instead of dropping: for sources that are not live.
     wait: bool,
+    /// When the current buffer got its first frame.
+    first_at: Option<Instant>,
 }
 
 impl SinkPort {
@@ -95,6 +104,7 @@ impl SinkPort {
             empty: take,
             drops: 0,
             wait: false,
+            first_at: None,
         }
     }
 
@@ -126,6 +136,9 @@ impl SinkPort {
             self.drops += 1;
             return;
         };
+        if b.frames.is_empty() {
+            self.first_at = Some(Instant::now());
+        }
         b.frames.push(FrameMeta {
             offset: b.bytes.len() as u32,
             len: len as u32,
@@ -137,9 +150,24 @@ impl SinkPort {
         b.bytes.extend_from_slice(frame.data);
     }
 
-    /// Hands the current batch to the sink thread; called at the end of each ring batch.
+    /// Hands the current buffer over if it is full enough or old enough; called after each
+    /// ring batch.
+    #[inline]
+    pub fn flush_if_due(&mut self) {
+        let due = self
+            .current
+            .as_ref()
+            .is_some_and(|b| b.frames.len() >= FLUSH_FRAMES)
+            || self.first_at.is_some_and(|t| t.elapsed() >= FLUSH_AFTER);
+        if due {
+            self.flush();
+        }
+    }
+
+    /// Hands the current buffer to the sink thread now (when the worker goes idle or stops).
     #[inline]
     pub fn flush(&mut self) {
+        self.first_at = None;
         let Some(b) = self.current.take() else {
             return;
         };

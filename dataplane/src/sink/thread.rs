@@ -14,9 +14,9 @@ use super::batch::{PassedBatch, SinkPort};
 use super::log::RotatingLog;
 use super::stream::StreamHub;
 
-/// Batches in flight per worker: the sink thread may fall this far behind before a worker
-/// starts dropping.
-pub const BUFFERS_PER_WORKER: usize = 64;
+/// Buffers per worker (256 KiB each, touched only when used): the sink thread may fall this
+/// far behind (a quarter of a million frames) before a worker starts dropping.
+pub const BUFFERS_PER_WORKER: usize = 256;
 /// How often the thread flushes the log and checks its age limit without traffic.
 const TICK: Duration = Duration::from_millis(500);
 
