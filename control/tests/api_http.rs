@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::http::{form_encode, raw, request, ApiServer, Cred, PASSWORD};
+use common::http::{raw, request, ApiServer, Cred, PASSWORD};
 use serde_json::{json, Value};
 
 fn server(tag: &str) -> ApiServer {
@@ -706,13 +706,7 @@ fn the_live_stream_is_pcapng_that_a_reader_decodes() {
     let s = ApiServer::start(&dir, &["--loop", "--pace"]);
     let mut sock = std::net::TcpStream::connect(&s.addr).unwrap();
     use std::io::{Read, Write};
-    let auth = format!("Basic {}", {
-        // base64 of admin:PASSWORD via the helper's encoder
-        let r = common::http::form_encode("x");
-        let _ = r;
-        let creds = format!("admin:{PASSWORD}");
-        base64_std(&creds)
-    });
+    let auth = format!("Basic {}", common::http::b64(&format!("admin:{PASSWORD}")));
     write!(
         sock,
         "GET /pcap/all_packets.pcapng HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n"
@@ -750,24 +744,4 @@ fn the_live_stream_is_pcapng_that_a_reader_decodes() {
     let frames: Vec<_> = cap.records().filter_map(Result::ok).collect();
     assert!(frames.len() >= 5, "only {} frames streamed", frames.len());
     assert!(frames.iter().all(|f| f.linktype == 127));
-    let _ = form_encode;
-}
-
-fn base64_std(s: &str) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }

@@ -207,14 +207,7 @@ impl<O: Observer + Send + 'static> Capture<O> {
 
     /// Each worker's source and core.
     pub fn workers(&self) -> Vec<WorkerInfo> {
-        self.info
-            .iter()
-            .map(|m| {
-                m.lock()
-                    .map(|g| g.clone())
-                    .unwrap_or_else(|p| p.into_inner().clone())
-            })
-            .collect()
+        self.view().workers()
     }
 
     pub fn hub(&self) -> &Arc<StreamHub> {
@@ -231,16 +224,12 @@ impl<O: Observer + Send + 'static> Capture<O> {
 
     /// Sum of every worker's counters now.
     pub fn totals(&self) -> CounterSnapshot {
-        let mut t = CounterSnapshot::default();
-        for c in self.counters.iter() {
-            t.add(&c.snapshot());
-        }
-        t
+        self.view().totals()
     }
 
     /// True once every worker has returned (its source ended, or after [`Capture::stop`]).
     pub fn finished(&self) -> bool {
-        self.running.load(Ordering::Acquire) == 0
+        self.view().finished()
     }
 
     /// Asks the workers to finish their current batch and return.

@@ -53,7 +53,8 @@ impl Cred {
     }
 }
 
-fn b64(s: &str) -> String {
+/// Standard base64 (for Basic credentials).
+pub fn b64(s: &str) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let b = s.as_bytes();
     let mut out = String::new();
