@@ -25,7 +25,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::auth::{Auth, AuthError, Credentials, Role};
+use crate::auth::{Auth, AuthError, Authenticated, Credentials, Role};
 use crate::filters::FilterRegistry;
 use crate::scan::ScanService;
 use crate::store::Store;
@@ -130,27 +130,57 @@ pub async fn dispatch(
     resp
 }
 
+/// Authenticates off the HTTP thread when the request carries a password: argon2 takes tens of
+/// milliseconds by design, and a stream of wrong passwords must not stall every other request.
+/// Cookies and API keys are a hash lookup and are checked in place.
+async fn authenticate(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<Authenticated, ApiError> {
+    let text = |h| req.headers().get(h).and_then(|v| v.to_str().ok());
+    let cookie = text(header::COOKIE);
+    let authorization = text(header::AUTHORIZATION);
+    let query = req.query_string();
+    let password = authorization.is_some_and(|a| {
+        a.trim_start().len() > 5 && a.trim_start()[..5].eq_ignore_ascii_case("basic")
+    });
+    if !password {
+        let creds = Credentials {
+            cookie_header: cookie,
+            authorization,
+            query,
+        };
+        return state.auth.authenticate(&creds).map_err(auth_error);
+    }
+    let (cookie, authorization, query) = (
+        cookie.map(str::to_string),
+        authorization.map(str::to_string),
+        query.to_string(),
+    );
+    let state = state.clone();
+    web::block(move || {
+        let creds = Credentials {
+            cookie_header: cookie.as_deref(),
+            authorization: authorization.as_deref(),
+            query: &query,
+        };
+        state.auth.authenticate(&creds)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("authentication task failed: {e}")))?
+    .map_err(auth_error)
+}
+
 async fn handle(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let route = routes::route(req.method(), req.path())?;
     let access = route.access();
     let mut new_session = None;
     if access != Access::Public {
-        let creds = Credentials {
-            cookie_header: req
-                .headers()
-                .get(header::COOKIE)
-                .and_then(|v| v.to_str().ok()),
-            authorization: req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-            query: req.query_string(),
-        };
-        let who = state.auth.authenticate(&creds).map_err(auth_error)?;
+        let who = authenticate(req, state).await?;
         if !allowed(access, who.principal.role) {
             return Err(ApiError::forbidden(format!(
                 "role {} may not use {} {}",
