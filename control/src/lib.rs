@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod filter_file;
 pub mod filters;
+pub mod json_kind;
 pub mod scan;
 pub mod server;
 pub mod store;

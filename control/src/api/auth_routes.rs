@@ -3,10 +3,11 @@
 use actix_web::HttpResponse;
 use serde_json::{Map, Value};
 
+use super::auth_error;
 use super::error::ApiError;
 use super::reply;
-use super::request::{kind, Ext};
-use crate::auth::{Auth, AuthError, Role};
+use super::request::{kind, only_keys, Ext};
+use crate::auth::{Auth, Role};
 
 fn string<'a>(dict: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
     match dict.get(key) {
@@ -16,24 +17,6 @@ fn string<'a>(dict: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiErr
             kind(other)
         ))),
         None => Err(ApiError::bad_request(format!("missing key {key}"))),
-    }
-}
-
-fn auth_error(e: AuthError) -> ApiError {
-    match e {
-        AuthError::Conflict(m) | AuthError::BadRequest(m) => ApiError::bad_request(m),
-        AuthError::Store(e) => ApiError::internal(format!("credential store: {e}")),
-        AuthError::Missing | AuthError::Invalid => ApiError::unauthorized("invalid credentials"),
-    }
-}
-
-fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    match dict.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::bad_request(format!(
-            "unknown key {k:?}; this command takes {}",
-            allowed.join(", ")
-        ))),
-        None => Ok(()),
     }
 }
 

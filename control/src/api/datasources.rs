@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::fields;
-use super::filters::only_keys;
 use super::reply;
+use super::request::only_keys;
 use super::request::Ext;
 use super::scan::blocking;
 use super::AppState;

@@ -37,8 +37,8 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::fields;
-use super::filters::only_keys;
 use super::reply::{self, ListWriter};
+use super::request::only_keys;
 use super::request::{kind, Ext};
 use super::routes::{KEY_KEYS, LIST_KEYS, MULTIMAC_KEYS, VIEW_KEYS};
 use super::scan::{blocking, now};

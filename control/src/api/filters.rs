@@ -8,28 +8,26 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::reply;
-use super::request::{kind, Ext};
+use super::request::{kind, only_keys, Ext};
 use crate::filters::{Applied, Change, FilterRegistry, RegistryError};
 
 /// Most terms one request may add or remove: a bound on the work and memory one request
 /// can ask for. Larger filters are built over several requests.
 pub const MAX_TERMS_PER_REQUEST: usize = 65_536;
 
+fn check_term_count(n: usize) -> Result<(), ApiError> {
+    if n > MAX_TERMS_PER_REQUEST {
+        return Err(ApiError::bad_request(format!(
+            "too many terms in one request: {n} (at most {MAX_TERMS_PER_REQUEST}); send them in several requests"
+        )));
+    }
+    Ok(())
+}
+
 fn registry_error(e: RegistryError) -> ApiError {
     match e {
         RegistryError::UnknownFilter(_) => ApiError::not_found(e.to_string()),
         RegistryError::Store(_) => ApiError::internal(e.to_string()),
-    }
-}
-
-/// Rejects keys a command does not know: a misspelt key must not be silently ignored.
-pub(crate) fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    match dict.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::bad_request(format!(
-            "unknown key {k:?} in the command dictionary; this command takes {}",
-            allowed.join(", ")
-        ))),
-        None => Ok(()),
     }
 }
 
@@ -124,12 +122,7 @@ pub fn set_terms(
     if obj.is_empty() {
         return Err(ApiError::bad_request("filter holds no terms"));
     }
-    if obj.len() > MAX_TERMS_PER_REQUEST {
-        return Err(ApiError::bad_request(format!(
-            "too many terms in one request: {} (at most {MAX_TERMS_PER_REQUEST}); send them in several requests",
-            obj.len()
-        )));
-    }
+    check_term_count(obj.len())?;
     let mut terms = Vec::with_capacity(obj.len());
     for (k, v) in obj {
         let term: MacTerm = k
@@ -180,12 +173,7 @@ pub fn remove_terms(
             kind(list)
         )));
     };
-    if items.len() > MAX_TERMS_PER_REQUEST {
-        return Err(ApiError::bad_request(format!(
-            "too many terms in one request: {} (at most {MAX_TERMS_PER_REQUEST})",
-            items.len()
-        )));
-    }
+    check_term_count(items.len())?;
     let mut terms = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let Value::String(s) = item else {

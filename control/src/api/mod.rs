@@ -96,7 +96,7 @@ fn allowed(access: Access, role: Role) -> bool {
     }
 }
 
-fn auth_error(e: AuthError) -> ApiError {
+pub(super) fn auth_error(e: AuthError) -> ApiError {
     match e {
         AuthError::Missing => ApiError::unauthorized(
             "authentication required: HTTP Basic with the admin user, or a KISMET session cookie or API key",

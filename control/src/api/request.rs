@@ -108,15 +108,16 @@ pub fn command_dict(
     }
 }
 
-/// "a string", "an array", ... for messages.
-pub fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+pub use crate::json_kind::kind;
+
+/// Rejects keys a command does not know: a misspelt key must not be silently ignored.
+pub fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+    match dict.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_request(format!(
+            "unknown key {k:?} in the command dictionary; this command takes {}",
+            allowed.join(", ")
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -24,6 +24,7 @@
 //! - `tags`: an object of at most 32 entries; keys 1-64 bytes without control characters,
 //!   values strings of at most 1,024 bytes. An empty value removes the tag.
 
+use crate::json_kind::kind;
 use serde_json::{Map, Value};
 
 use super::crypt::{self, Crypt};
@@ -94,18 +95,6 @@ fn show(v: &Value) -> String {
         format!("{cut}...")
     } else {
         s
-    }
-}
-
-/// The JSON type's name, for "expected X, got Y".
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
