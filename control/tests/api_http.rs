@@ -712,36 +712,58 @@ fn the_live_stream_is_pcapng_that_a_reader_decodes() {
         "GET /pcap/all_packets.pcapng HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n"
     )
     .unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+    // Read until five frames have arrived (the file plays at its recorded pace); the
+    // deadline only guards against a hang.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(1)))
         .unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 65536];
-    let start = std::time::Instant::now();
-    while got.len() < 20_000 && start.elapsed() < std::time::Duration::from_secs(10) {
+    let body = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than 5 frames streamed: {}",
+            String::from_utf8_lossy(&got[..got.len().min(200)])
+        );
         match sock.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => panic!("the stream ended"),
             Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue, // read timeout: check the deadline
         }
-    }
+        let body = dechunk(&got);
+        let frames = dataplane::capfile::CaptureFile::from_bytes(body.clone())
+            .map(|c| c.records().filter_map(Result::ok).count())
+            .unwrap_or(0);
+        if frames >= 5 {
+            break body;
+        }
+    };
     let text = String::from_utf8_lossy(&got[..got.len().min(200)]).to_string();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    // De-chunk the body.
-    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let cap = dataplane::capfile::CaptureFile::from_bytes(body).unwrap();
+    assert_eq!(cap.format(), dataplane::capfile::Format::PcapNg);
+    let frames: Vec<_> = cap.records().filter_map(Result::ok).collect();
+    assert!(frames.len() >= 5, "only {} frames streamed", frames.len());
+    assert!(frames.iter().all(|f| f.linktype == 127));
+}
+
+/// The complete chunks of a chunked HTTP reply's body received so far (`raw` holds the head).
+fn dechunk(raw: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
-    let mut rest = &got[head_end..];
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return body;
+    };
+    let mut rest = &raw[head_end + 4..];
     while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let n =
-            usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16).unwrap();
+        let n = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
+            .expect("chunk size line");
         if rest.len() < eol + 2 + n + 2 {
             break;
         }
         body.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
         rest = &rest[eol + 2 + n + 2..];
     }
-    // A pcapng reader (airsift's own, which tests check against tshark) decodes it.
-    let cap = dataplane::capfile::CaptureFile::from_bytes(body).unwrap();
-    assert_eq!(cap.format(), dataplane::capfile::Format::PcapNg);
-    let frames: Vec<_> = cap.records().filter_map(Result::ok).collect();
-    assert!(frames.len() >= 5, "only {} frames streamed", frames.len());
-    assert!(frames.iter().all(|f| f.linktype == 127));
+    body
 }

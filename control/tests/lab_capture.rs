@@ -109,15 +109,15 @@ fn scenario(tag: &str, ns: &Netns, inject: &[&str], run: &[&str], ordered: bool,
     let mut args: Vec<&str> = run.to_vec();
     let logstr = logdir.to_str().unwrap();
     let fstr = filter.to_str().unwrap();
-    args.extend(["--log-dir", logstr, "--filter", fstr, "--no-api"]);
-    let airsift = Airsift::start(ns, &args);
+    args.extend(["--log-dir", logstr, "--filter", fstr]);
+    let airsift = Airsift::start(ns, &dir.join("state"), &args);
     let sent = inj.send();
     assert_eq!(
         sent,
         expect.len() as u64,
         "the injector sent every sendable frame"
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    airsift.wait_frames(sent);
     let totals = airsift.stop();
     inj.finish();
 
@@ -221,5 +221,53 @@ fn afxdp_on_a_veth() {
         !ns.link("vb").contains("xdp"),
         "an XDP program was left on vb: {}",
         ns.link("vb")
+    );
+}
+
+/// More AF_XDP workers than the device has receive queues: refused at start, before anything
+/// is attached, with the queue count and both ways out.
+#[test]
+fn afxdp_with_more_workers_than_queues_explains_itself() {
+    if common::skip_unless_root("afxdp_with_more_workers_than_queues_explains_itself") {
+        return;
+    }
+    let ns = Netns::with_veth("xdpq");
+    let out = ns
+        .cmd(env!("CARGO_BIN_EXE_airsift"))
+        .args(["run", "--source", "afxdp:vb", "--link-type", "radiotap"])
+        .args(["--workers", "2", "--no-api"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    for part in [
+        "vb has 1 receive queue",
+        "queues 0..=1 (2 workers",
+        "--workers 1",
+        "ethtool -L vb combined 2",
+        "numrxqueues 2",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+    assert!(!err.contains("os error 22"), "{err}");
+    assert!(!ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
+    // An explicit queue out of range: the same explanation.
+    let out = ns
+        .cmd(env!("CARGO_BIN_EXE_airsift"))
+        .args([
+            "run",
+            "--source",
+            "afxdp:vb:3",
+            "--link-type",
+            "radiotap",
+            "--no-api",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("vb has 1 receive queue") && err.contains("cannot bind queue 3"),
+        "{err}"
     );
 }

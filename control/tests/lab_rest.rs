@@ -82,7 +82,16 @@ fn blocking_over_rest_takes_effect_from_the_replied_generation() {
     let mut b = Injector::start(&ns, &inject);
     assert_eq!(b.send(), frames.len() as u64);
     b.finish();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    common::wait_until(
+        "every frame counted",
+        std::time::Duration::from_secs(120),
+        || {
+            s.get("/dataplane/stats.json", &admin).json()["total"]["frames"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 2 * frames.len() as u64
+        },
+    );
     let st = s.get("/dataplane/stats.json", &admin).json();
     assert_eq!(st["total"]["frames"], 2 * frames.len() as u64, "{st}");
     assert_eq!(st["total"]["blocked"], from_station, "{st}");

@@ -84,7 +84,11 @@ fn acknowledged_reports_survive_sigkill() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(2000));
+    // Kill mid-stream once enough reports were acknowledged, however long that takes here.
+    const ENOUGH: u64 = 8 * PER_BATCH;
+    common::wait_until("acknowledged reports", Duration::from_secs(180), || {
+        acked.lock().unwrap().len() as u64 >= ENOUGH
+    });
     s.kill9();
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -92,7 +96,7 @@ fn acknowledged_reports_survive_sigkill() {
     }
     let acked = acked.lock().unwrap().clone();
     assert!(
-        acked.len() as u64 > 4 * PER_BATCH,
+        acked.len() as u64 >= ENOUGH,
         "too few reports before the kill: {}",
         acked.len()
     );

@@ -773,7 +773,8 @@ fn regex_fields_sort_pagination_and_datatable() {
         .collect();
     assert_eq!(names(&lines), ["Cafe-1", "Cafe-2", "Office"]);
     assert!(lines.iter().all(|l| l.as_object().unwrap().len() == 1));
-    // A hostile pattern is linear time: answered at once, no match.
+    // A hostile pattern is linear time: answered, no match (the bound below only guards
+    // against a backtracking engine that would never finish).
     let t = std::time::Instant::now();
     let d = devices(
         &s,
@@ -781,7 +782,7 @@ fn regex_fields_sort_pagination_and_datatable() {
         Some(&json!({"regex": [[NAME, "^(a+)+$"], [NAME, "(x+x+)+y"]]})),
     );
     assert!(d.is_empty());
-    assert!(t.elapsed().as_secs() < 5);
+    assert!(t.elapsed().as_secs() < 60);
     // Invalid regexes and malformed pairs are 400s naming them.
     for (bad, needle) in [
         (json!([[NAME, "("]]), "regex[0]"),

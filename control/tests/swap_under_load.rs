@@ -7,7 +7,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::{Injector, Netns};
 use dataplane::capture::{Capture, CaptureConfig};
@@ -18,15 +20,21 @@ use dataplane::verdict::{judge, Verdict};
 use dataplane::wire::{Frame, LayoutMemo, LinkType, MacAddr, MacTerm};
 use dataplane::worker::Observer;
 
-/// Records (frame, verdict, generation, order) for the check afterwards.
-#[derive(Default)]
-struct Record(Vec<(Vec<u8>, Verdict, u64)>);
+/// Records (frame, verdict, generation) for the check afterwards, and counts, for all
+/// workers together, how often a worker moved to another generation.
+struct Record(Vec<(Vec<u8>, Verdict, u64)>, Arc<AtomicU64>);
 
 impl Observer for Record {
     fn frame(&mut self, f: &RxFrame<'_>, v: Verdict, generation: u64) {
+        if self.0.last().is_none_or(|l| l.2 != generation) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
         self.0.push((f.data.to_vec(), v, generation));
     }
 }
+
+/// Generation changes the workers must have made while frames flowed.
+const SWITCHES: u64 = 50;
 
 #[test]
 fn every_verdict_matches_one_current_generation() {
@@ -50,20 +58,17 @@ fn every_verdict_matches_one_current_generation() {
     stations.dedup();
     assert!(stations.len() >= 4);
 
-    let mut inj = Injector::start(
-        &ns,
-        &[
-            "veth",
-            "--iface",
-            "va",
-            "--pcap",
-            cap.to_str().unwrap(),
-            "--rate",
-            "20000",
-            "--count",
-            "40000",
-        ],
-    );
+    let inject = [
+        "veth",
+        "--iface",
+        "va",
+        "--pcap",
+        cap.to_str().unwrap(),
+        "--rate",
+        "20000",
+        "--count",
+        "10000",
+    ];
 
     // Open the ring from a thread inside the namespace (sockets stay in the namespace they
     // were created in; the worker threads need not be there).
@@ -93,10 +98,14 @@ fn every_verdict_matches_one_current_generation() {
         name: "swap".into(),
         pass_malformed: false,
     };
+    let switches = Arc::new(AtomicU64::new(0));
     let capture = Capture::start_observed(
         cfg,
         handle.clone(),
-        vec![Record::default(), Record::default()],
+        vec![
+            Record(Vec::new(), switches.clone()),
+            Record(Vec::new(), switches.clone()),
+        ],
     )
     .unwrap();
 
@@ -107,10 +116,17 @@ fn every_verdict_matches_one_current_generation() {
         .lock()
         .unwrap()
         .insert(1, FilterModel::new("capture", ""));
+    let done = Arc::new(AtomicBool::new(false));
     let publisher = {
-        let (handle, tables, stations) = (handle.clone(), tables.clone(), stations.clone());
+        let (handle, tables, stations, done) = (
+            handle.clone(),
+            tables.clone(),
+            stations.clone(),
+            done.clone(),
+        );
         std::thread::spawn(move || {
-            for i in 0..600usize {
+            let mut i = 0usize;
+            while !done.load(Ordering::Relaxed) {
                 let mut m = FilterModel::new("capture", "");
                 let blocked = stations[i % stations.len()];
                 m.set_terms(
@@ -118,7 +134,7 @@ fn every_verdict_matches_one_current_generation() {
                     Block::Source,
                     [(MacTerm::exact(blocked), Action::Block)],
                 );
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     m.set_default(Action::Block);
                     m.set_terms(
                         PHY_80211,
@@ -131,15 +147,33 @@ fn every_verdict_matches_one_current_generation() {
                 }
                 let g = handle.publish(m.compile());
                 tables.lock().unwrap().insert(g, m);
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                i += 1;
+                std::thread::sleep(Duration::from_millis(2));
             }
         })
     };
-    let sent = inj.send();
+    // Send rounds of 10,000 frames until the workers have switched generations often enough
+    // while frames flowed, however fast this machine runs them (the bound guards a hang).
+    let mut sent = 0;
+    for round in 0.. {
+        assert!(
+            round < 100,
+            "only {} generation switches",
+            switches.load(Ordering::Relaxed)
+        );
+        let mut inj = Injector::start(&ns, &inject);
+        sent += inj.send();
+        inj.finish();
+        if switches.load(Ordering::Relaxed) >= SWITCHES {
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
     publisher.join().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    common::wait_until("every frame counted", Duration::from_secs(120), || {
+        capture.totals().frames >= sent
+    });
     let (report, observers) = capture.join();
-    inj.finish();
 
     assert_eq!(report.totals.kernel_drops, 0, "{:?}", report.totals);
     assert_eq!(
@@ -172,7 +206,7 @@ fn every_verdict_matches_one_current_generation() {
     }
     assert_eq!(checked, sent);
     assert!(
-        generations_seen.len() > 50,
+        generations_seen.len() as u64 >= SWITCHES / 2,
         "only {} generations seen under load",
         generations_seen.len()
     );

@@ -20,6 +20,10 @@ use crate::wire::LayoutMemo;
 /// The longest a worker waits in `poll` before it looks at the stop flag and the current
 /// filter generation again: an idle worker adopts a new generation within this time.
 pub const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+/// After the stop flag, a live source's worker keeps reading until a poll finds its ring
+/// empty (so frames the kernel already accepted are counted and logged), but no longer than
+/// this under continuous traffic.
+pub const DRAIN_LIMIT: Duration = Duration::from_millis(500);
 /// How often the kernel's drop counters are read (a system call each time).
 const KERNEL_STATS_EVERY: Duration = Duration::from_millis(250);
 
@@ -121,8 +125,9 @@ pub struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// Runs until `stop` is set or the source ends. On return every frame taken from the
-    /// source has been counted and handed to the sinks (or counted as a sink drop).
+    /// Runs until `stop` is set or the source ends. After `stop` a live source is drained
+    /// until a poll finds nothing (at most [`DRAIN_LIMIT`]). On return every frame taken from
+    /// the source has been counted and handed to the sinks (or counted as a sink drop).
     pub fn run<O: Observer>(self, observer: &mut O) -> io::Result<()> {
         let Worker {
             source,
@@ -136,7 +141,17 @@ impl Worker<'_> {
         let mut c = counters.snapshot();
         let mut stats_at = Instant::now();
         let mut result = Ok(());
-        while !stop.load(Ordering::Relaxed) {
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            if drain_until.is_none() && stop.load(Ordering::Relaxed) {
+                if !source.live() {
+                    break;
+                }
+                drain_until = Some(Instant::now() + DRAIN_LIMIT);
+            }
+            if drain_until.is_some_and(|t| Instant::now() >= t) {
+                break;
+            }
             let mut generation = None;
             let poll = {
                 let mut table = None;
@@ -188,7 +203,8 @@ impl Worker<'_> {
             }
             c.sink_drops = port.drops();
             counters.publish(&c, generation.unwrap_or_else(|| filters.generation()));
-            if poll == Poll::Ended {
+            if poll == Poll::Ended || (drain_until.is_some() && !matches!(poll, Poll::Frames(1..)))
+            {
                 break;
             }
         }

@@ -15,14 +15,13 @@
 //! left by an earlier run (libbpf's default, which `afxdp` never detaches) is removed on
 //! open, with a notice; sockets on two queues of one interface share one program.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -42,37 +41,9 @@ const CRASH_CHILD_ENV: &str = "AIRSIFT_AFXDP_CRASH_CHILD_NS";
 /// Counts the allocations of a thread while it is armed: `receive` arms it around
 /// `next_batch` (and disarms it inside the callback, whose copies are the test's own), so
 /// the source's per-batch work must show zero. Other test threads are never armed.
-struct Counting;
-
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_if_armed() {
-    if ARMED.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; the counter (const
-// thread-locals without destructors, which never allocate) is a side effect.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_if_armed();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        count_if_armed();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -268,9 +239,19 @@ impl Injector {
     }
 
     /// Sends `frames` in bursts of 32 with a 1 ms pause (~25k frames/s): far below what the
-    /// socket sustains, and never more than the receive backlog (1000) in flight.
-    fn send_paced(&self, frames: &[Vec<u8>]) {
-        for burst in frames.chunks(32) {
+    /// socket sustains, and never more than the receive backlog (1000) in flight. With
+    /// `received`, it also never gets more than 256 frames ahead of the receiver, so a
+    /// receiver starved of CPU by a loaded machine slows the sender instead of overflowing
+    /// its ring.
+    fn send_paced(&self, frames: &[Vec<u8>], received: Option<&AtomicUsize>) {
+        let hang = Instant::now() + Duration::from_secs(60);
+        for (i, burst) in frames.chunks(32).enumerate() {
+            if let Some(r) = received {
+                while i * 32 > r.load(Ordering::Relaxed) + 256 {
+                    assert!(Instant::now() < hang, "the receiver stopped receiving");
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
             for f in burst {
                 self.send(f);
             }
@@ -297,7 +278,7 @@ struct Received {
 
 /// Reads from `source` until `expected` frames arrived (or 20 s passed), then 300 ms more
 /// to catch duplicates or strays. Checks each frame's link type and timestamp on the way.
-fn receive(source: &mut AfXdpSource, expected: usize) -> Received {
+fn receive(source: &mut AfXdpSource, expected: usize, progress: &AtomicUsize) -> Received {
     let start = now_ns();
     let mut frames: Vec<Vec<u8>> = Vec::with_capacity(expected);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -309,7 +290,7 @@ fn receive(source: &mut AfXdpSource, expected: usize) -> Received {
         }
         let mut seen = 0;
         let mut batch_ts = None;
-        ARMED.set(true);
+        counting_alloc::arm(true);
         let poll = source
             .next_batch(Duration::from_millis(50), &mut |f| {
                 assert_eq!(f.linktype, 127);
@@ -321,13 +302,14 @@ fn receive(source: &mut AfXdpSource, expected: usize) -> Received {
                     "timestamp {}",
                     f.ts_ns
                 );
-                ARMED.set(false);
+                counting_alloc::arm(false);
                 frames.push(f.data.to_vec());
-                ARMED.set(true);
+                progress.fetch_add(1, Ordering::Relaxed);
+                counting_alloc::arm(true);
                 seen += 1;
             })
             .expect("next_batch");
-        ARMED.set(false);
+        counting_alloc::arm(false);
         match poll {
             Poll::Frames(n) => {
                 assert_eq!(n, seen);
@@ -345,7 +327,7 @@ fn receive(source: &mut AfXdpSource, expected: usize) -> Received {
         frames,
         drops: counters.drops,
         invalid: counters.invalid,
-        allocations: ALLOCATIONS.get(),
+        allocations: counting_alloc::allocations(),
     }
 }
 
@@ -380,13 +362,14 @@ struct Opened {
 /// returns what it received; the source is dropped (in the namespace) before this returns.
 fn capture(lab: &Lab, config: &AfXdpConfig, frames: &[Vec<u8>]) -> (Received, Opened) {
     let (ready_tx, ready_rx) = mpsc::channel();
+    let progress = AtomicUsize::new(0);
     thread::scope(|s| {
         let receiver = s.spawn(|| {
             enter_netns(&lab.ns);
             let mut source = open_in_lab(config);
             assert_eq!(source.describe(), format!("afxdp:vb:{}", config.queue));
             ready_tx.send(()).unwrap();
-            let received = receive(&mut source, frames.len());
+            let received = receive(&mut source, frames.len(), &progress);
             let opened = Opened {
                 notices: source.notices().to_vec(),
                 mode: source.mode(),
@@ -395,7 +378,7 @@ fn capture(lab: &Lab, config: &AfXdpConfig, frames: &[Vec<u8>]) -> (Received, Op
             (received, opened)
         });
         if ready_rx.recv_timeout(Duration::from_secs(30)).is_ok() {
-            lab.run_in(|| Injector::new("va").send_paced(frames));
+            lab.run_in(|| Injector::new("va").send_paced(frames, Some(&progress)));
         }
         receiver
             .join()
@@ -557,11 +540,11 @@ fn overload_drops_are_counted_once() {
             // Not reading until everything has been sent. (Moved in: a Receiver is not Sync.)
             let sent_rx = sent_rx;
             let _ = sent_rx.recv_timeout(Duration::from_secs(30));
-            let received = receive(&mut source, 64);
+            let received = receive(&mut source, 64, &AtomicUsize::new(0));
             (received, source.statistics().unwrap())
         });
         if ready_rx.recv_timeout(Duration::from_secs(30)).is_ok() {
-            lab.run_in(|| Injector::new("va").send_paced(&sent));
+            lab.run_in(|| Injector::new("va").send_paced(&sent, None));
             thread::sleep(Duration::from_millis(100));
             sent_tx.send(()).unwrap();
         }
@@ -600,19 +583,70 @@ fn failed_open_detaches_the_program() {
     let lab = Lab::new("failed", 9000);
     lab.run_in(|| {
         let mut config = AfXdpConfig::new("vb");
-        config.queue = 5; // a veth has one queue: the bind fails after the program is attached
+        config.queue = 5; // a veth has one queue
         let err = AfXdpSource::open(&config)
             .err()
             .expect("bind to a missing queue");
         println!("open failed as expected: {err}");
         assert!(err.to_string().contains("queue 5"), "{err}");
         assert!(!err.to_string().contains("Unknown error -"), "{err}");
+        assert!(!err.to_string().contains("os error 22"), "{err}");
     });
     assert!(
         !lab.vb_has_xdp(),
         "XDP program left on vb:\n{}",
         lab.vb_link()
     );
+}
+
+/// A queue the device does not have is refused before anything is attached, with a message
+/// that names the device's queue count and both ways out.
+#[test]
+fn a_missing_queue_is_explained() {
+    require_root!();
+    let one = Lab::new("q1", 1500);
+    one.run_in(|| {
+        assert_eq!(
+            dataplane::source::afxdp::rx_queue_count("vb").unwrap(),
+            Some(1)
+        );
+        let mut config = AfXdpConfig::new("vb");
+        config.queue = 1;
+        let err = AfXdpSource::open(&config)
+            .err()
+            .expect("queue 1 of 1")
+            .to_string();
+        for part in [
+            "vb has 1 receive queue (0..=0)",
+            "cannot bind queue 1",
+            "afxdp:vb:Q with Q < 1",
+            "ethtool -L vb combined 2",
+            "numrxqueues 2 numtxqueues 2",
+        ] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+    });
+    assert!(
+        !one.vb_has_xdp(),
+        "XDP program left on vb:\n{}",
+        one.vb_link()
+    );
+    let four = Lab::with_queues("q4", 1500, 4);
+    four.run_in(|| {
+        assert_eq!(
+            dataplane::source::afxdp::rx_queue_count("vb").unwrap(),
+            Some(4)
+        );
+        let mut config = AfXdpConfig::new("vb");
+        config.queue = 3;
+        drop(AfXdpSource::open(&config).expect("queue 3 of 4"));
+        config.queue = 4;
+        let err = AfXdpSource::open(&config)
+            .err()
+            .expect("queue 4 of 4")
+            .to_string();
+        assert!(err.contains("vb has 4 receive queues (0..=3)"), "{err}");
+    });
 }
 
 #[test]

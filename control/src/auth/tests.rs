@@ -272,16 +272,25 @@ fn basic_mints_a_session_usable_as_cookie_and_query() {
 fn sessions_expire() {
     let t = TestDir::new("auth-session-ttl");
     let (auth, _) = Auth::init(store(&t), t.path(), "admin", Some("pw")).unwrap();
-    let auth = auth.with_session_ttl(Duration::from_millis(300));
+    const TTL: Duration = Duration::from_secs(2);
+    let auth = auth.with_session_ttl(TTL);
     let h = basic("admin", "pw");
+    // The session expires no earlier than TTL after `before`: while less than that has
+    // passed it must be accepted (a machine too loaded to check in time skips that half).
+    let before = std::time::Instant::now();
     let token = auth
         .authenticate(&with_auth(&h))
         .unwrap()
         .new_session
         .unwrap();
     let cookie = format!("KISMET={token}");
-    assert!(auth.authenticate(&with_cookie(&cookie)).is_ok());
-    std::thread::sleep(Duration::from_millis(400));
+    let accepted = auth.authenticate(&with_cookie(&cookie)).is_ok();
+    assert!(
+        accepted || before.elapsed() >= TTL,
+        "a fresh session was refused"
+    );
+    // It was minted before now, so TTL from now it has expired: refused and forgotten.
+    std::thread::sleep(TTL + Duration::from_millis(50));
     assert_refused(&auth, &with_cookie(&cookie), false);
     assert_eq!(auth.session_count(), 0);
     // Basic still works and, its cached session being gone, mints a fresh one.

@@ -364,6 +364,15 @@ fn sources(args: &Settings) -> Result<Sources> {
                 "generic" => XdpAttach::Generic,
                 a => bail!("--xdp-attach {a}: expected auto, native or generic"),
             };
+            // One socket per queue: check the device has them all before attaching anything.
+            let queues = dataplane::source::afxdp::rx_queue_count(iface)
+                .with_context(|| format!("interface {iface}"))?;
+            if let Some(q) = queues.filter(|&q| first + n as u32 > q) {
+                bail!(
+                    "{}",
+                    dataplane::source::afxdp::missing_queue(iface, first, n as u32, q)
+                );
+            }
             let mut out: Vec<Box<dyn Source>> = Vec::new();
             for q in 0..n as u32 {
                 let mut cfg = AfXdpConfig::new(iface);

@@ -316,7 +316,8 @@ impl ApiServer {
         }
     }
 
-    /// SIGTERM and wait; returns what it printed on standard output (totals with --json).
+    /// SIGTERM and wait; checks that it exited cleanly and returns what it printed on standard
+    /// output (totals with --json).
     pub fn stop(&mut self) -> String {
         let mut out = String::new();
         if let Some(mut c) = self.child.take() {
@@ -325,7 +326,8 @@ impl ApiServer {
             if let Some(mut o) = c.stdout.take() {
                 let _ = o.read_to_string(&mut out);
             }
-            let _ = c.wait();
+            let status = c.wait().expect("wait for airsift");
+            assert!(status.success(), "airsift exited with {status}: {out}");
         }
         out
     }

@@ -58,6 +58,7 @@ impl Netns {
     /// A namespace with IPv6 off (no stray router solicitations) and a veth pair va/vb, up,
     /// MTU 9000.
     pub fn with_veth(tag: &str) -> Netns {
+        sweep_stale_namespaces();
         let name = format!("airsift-test-{tag}-{}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         run(Command::new("ip").args(["netns", "add", &name]));
@@ -91,6 +92,26 @@ impl Netns {
             .output()
             .expect("ip link");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Deletes `airsift-test-*-PID` namespaces whose process is gone (a test run killed before
+/// its guards ran), so they never pile up or collide.
+fn sweep_stale_namespaces() {
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("airsift-test-")
+            .and_then(|r| r.rsplit('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("ip").args(["netns", "del", &name]).output();
+            }
+        }
     }
 }
 
@@ -164,58 +185,58 @@ impl Injector {
     }
 }
 
-/// `airsift run` inside the namespace, stopped by SIGINT.
+/// `airsift run` inside the namespace with its API on the namespace's loopback, stopped by
+/// SIGTERM. Started means capturing: airsift announces its API only after every source is
+/// open and the workers run, and the helper waits for that announcement.
 pub struct Airsift {
-    proc: Proc,
+    pub api: http::ApiServer,
 }
 
 impl Airsift {
-    pub fn start(ns: &Netns, args: &[&str]) -> Airsift {
-        let mut c = ns.cmd(env!("CARGO_BIN_EXE_airsift"));
-        c.arg("run")
-            .args(args)
-            .arg("--json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let a = Airsift {
-            proc: Proc(c.spawn().expect("start airsift")),
-        };
-        // The rings and sockets are set up before the first status; give it a moment.
-        std::thread::sleep(Duration::from_millis(700));
-        a
+    pub fn start(ns: &Netns, state_dir: &Path, args: &[&str]) -> Airsift {
+        let mut all: Vec<String> = vec!["run".into()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(["--listen", "127.0.0.1:0", "--json", "--state-dir"].map(String::from));
+        all.push(state_dir.display().to_string());
+        Airsift {
+            api: http::ApiServer::start_in_ns(ns, state_dir, &all),
+        }
     }
 
-    /// SIGINT, then the totals it printed.
+    /// `/dataplane/stats.json`'s totals.
+    pub fn totals(&self) -> serde_json::Value {
+        self.api
+            .get("/dataplane/stats.json", &http::Cred::admin())
+            .json()["total"]
+            .clone()
+    }
+
+    /// Waits until the workers have counted `n` frames (more would fail the caller's checks).
+    pub fn wait_frames(&self, n: u64) {
+        wait_until(
+            &format!("{n} frames counted"),
+            Duration::from_secs(120),
+            || self.totals()["frames"].as_u64().unwrap_or(0) >= n,
+        );
+    }
+
+    /// SIGTERM, then the totals it printed.
     pub fn stop(mut self) -> serde_json::Value {
-        // `ip netns exec` execs the program, so the child's pid is airsift's.
-        let pid = nix::unistd::Pid::from_raw(self.proc.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.proc.0.try_wait().expect("wait").is_none() {
-            assert!(Instant::now() < deadline, "airsift did not stop on SIGINT");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let mut out = String::new();
-        let mut err = String::new();
-        use std::io::Read;
-        self.proc
-            .0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        self.proc
-            .0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let status = self.proc.0.wait().unwrap();
-        assert!(status.success(), "airsift failed: {err}\n{out}");
-        serde_json::from_str(out.trim())
-            .unwrap_or_else(|e| panic!("totals {out:?}: {e}; stderr {err}"))
+        let out = self.api.stop();
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("totals {out:?}: {e}"))
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds; panics naming `what` after `deadline`, which only
+/// guards against a hang (tests wait for conditions, never for a time that must be "enough").
+pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while !cond() {
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

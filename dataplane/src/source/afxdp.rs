@@ -39,7 +39,7 @@ use program::XdpProgram;
 use rx::{Geometry, Rx};
 
 pub use program::PROGRAM_NAME;
-pub use sys::XdpStatistics;
+pub use sys::{rx_queue_count, XdpStatistics};
 
 use super::{KernelCounters, Poll, RxFrame, Source};
 
@@ -135,6 +135,31 @@ impl AfXdpConfig {
     }
 }
 
+/// Why `workers` sockets from queue `first` cannot be bound on `iface`, which has `queues`
+/// receive queues (0..queues-1), and the two ways out.
+pub fn missing_queue(iface: &str, first: u32, workers: u32, queues: u32) -> String {
+    let last = first + workers.max(1) - 1;
+    let asked = if workers <= 1 {
+        format!("queue {first}")
+    } else {
+        format!("queues {first}..={last} ({workers} workers, one socket per queue)")
+    };
+    let fit = queues.saturating_sub(first).max(1);
+    let need = last + 1;
+    let plural = if queues == 1 { "" } else { "s" };
+    let top = queues.saturating_sub(1);
+    let fewer = if workers <= 1 {
+        format!("use a queue it has (afxdp:{iface}:Q with Q < {queues})")
+    } else {
+        format!("use fewer workers (--workers {fit})")
+    };
+    format!(
+        "{iface} has {queues} receive queue{plural} (0..={top}), so AF_XDP cannot bind {asked}. \
+         Either {fewer}, or give the device more queues: `ethtool -L {iface} combined {need}` \
+         on a NIC, or for a veth create it with `numrxqueues {need} numtxqueues {need}`"
+    )
+}
+
 /// An AF_XDP socket on one queue of one interface, with airsift's XDP program attached.
 pub struct AfXdpSource {
     // Field order is drop order: the socket closes (leaving the program's map) before the
@@ -158,6 +183,16 @@ impl AfXdpSource {
         config.check()?;
         let iface = config.iface.as_str();
         let ifindex = sys::if_index(iface)?;
+        // The kernel refuses a missing queue only at bind, with a bare EINVAL: say why first,
+        // before anything is attached.
+        if let Some(n) = rx_queue_count(iface)? {
+            if config.queue >= n {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    missing_queue(iface, config.queue, 1, n),
+                ));
+            }
+        }
         let mut notices = Vec::new();
         let program = program::attach(iface, ifindex, config.queue, config.attach, &mut notices)?;
         // From here on, an early return drops `program`, which detaches it.

@@ -162,3 +162,77 @@ pub fn if_index(iface: &str) -> io::Result<u32> {
     }
     Ok(index)
 }
+
+/// `struct ethtool_channels` (linux/ethtool.h), read with `ETHTOOL_GCHANNELS`.
+#[repr(C)]
+#[derive(Default)]
+struct EthtoolChannels {
+    cmd: u32,
+    max_rx: u32,
+    max_tx: u32,
+    max_other: u32,
+    max_combined: u32,
+    rx_count: u32,
+    tx_count: u32,
+    other_count: u32,
+    combined_count: u32,
+}
+
+const ETHTOOL_GCHANNELS: u32 = 0x3c;
+
+/// How many receive queues `iface` has now, as the kernel's AF_XDP bind checks them
+/// (`real_num_rx_queues`), in the calling thread's network namespace: the driver's
+/// combined + RX-only channels from `ETHTOOL_GCHANNELS`, or where the driver does not
+/// report channels, the `rx-N` entries sysfs lists for the device (used only when sysfs
+/// shows this namespace's device: same index). `None` when neither can tell.
+pub fn rx_queue_count(iface: &str) -> io::Result<Option<u32>> {
+    let index = if_index(iface)?;
+    let mut ch = EthtoolChannels {
+        cmd: ETHTOOL_GCHANNELS,
+        ..EthtoolChannels::default()
+    };
+    // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
+        *d = s as libc::c_char; // if_index checked: at most 15 bytes, no NUL
+    }
+    req.ifr_ifru.ifru_data = (&mut ch as *mut EthtoolChannels).cast();
+    // SAFETY: a plain datagram socket, owned below and closed on every path.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(context(io::Error::last_os_error(), "socket for ethtool"));
+    }
+    // SAFETY: `fd` is a descriptor we just created and own exclusively.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // SAFETY: SIOCETHTOOL reads `req` (a valid ifreq naming the device) and writes through
+    // `ifru_data` into `ch`, a live local `ethtool_channels` of the size the command uses.
+    let r = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            libc::SIOCETHTOOL as _,
+            &mut req,
+        )
+    };
+    if r == 0 {
+        let n = ch.combined_count + ch.rx_count;
+        if n > 0 {
+            return Ok(Some(n));
+        }
+    }
+    let dir = std::path::Path::new("/sys/class/net").join(iface);
+    let same = std::fs::read_to_string(dir.join("ifindex"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        == Some(index);
+    if !same {
+        return Ok(None);
+    }
+    let n = std::fs::read_dir(dir.join("queues"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+                .count() as u32
+        })
+        .unwrap_or(0);
+    Ok((n > 0).then_some(n))
+}
