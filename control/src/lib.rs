@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod datasource;
 pub mod filter_file;
 pub mod filters;
 pub mod json_kind;

@@ -648,12 +648,17 @@ fn observation_endpoints_and_openapi() {
     assert!(st["uptime_s"].is_number());
     let sys = s.get("/system/status.json", &admin).json();
     assert_eq!(sys["airsift.capture.backend"], "pcap");
+    assert_eq!(
+        sys["airsift.capture.sources"][0]["source_number"], 1,
+        "{sys}"
+    );
     assert!(sys["airsift.system.memory.rss_bytes"].as_u64().unwrap() > 0);
     let m = s.get("/metrics", &admin);
     assert_eq!(m.status, 200);
     let text = m.text();
     assert!(
-        text.contains("airsift_frames_total{worker=\"0\"} 192"),
+        text.contains("airsift_frames_total{source=\"1\",source_name=\"pcap:")
+            && text.contains("rt_aircrack_test1_multins-fcs.pcap\"} 192"),
         "{text}"
     );
     assert!(

@@ -11,8 +11,9 @@ use common::http::{request, ApiServer, Cred};
 use scan::*;
 use serde_json::{json, Value};
 
+/// The API without a capture source, so the datasources listed are the scan reports' own.
 fn server(tag: &str) -> ApiServer {
-    ApiServer::start(&common::scratch(tag), &[])
+    ApiServer::start_without_source(&common::scratch(tag))
 }
 
 fn key(s: &ApiServer, name: &str, role: &str) -> String {

@@ -94,7 +94,6 @@ fn every_verdict_matches_one_current_generation() {
         sources,
         cores: vec![],
         log: None,
-        stream_linktypes: vec![127],
         name: "swap".into(),
         pass_malformed: false,
     };

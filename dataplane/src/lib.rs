@@ -13,6 +13,7 @@
 pub mod capfile;
 pub mod capture;
 pub mod filter;
+pub mod plane;
 pub mod sink;
 pub mod source;
 pub mod verdict;

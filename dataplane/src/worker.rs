@@ -41,6 +41,8 @@ pub struct WorkerCounters {
     pub kernel_drops: AtomicU64,
     pub sink_drops: AtomicU64,
     pub batches: AtomicU64,
+    /// Frames taken from the ring and thrown away unjudged while the source was paused.
+    pub discarded: AtomicU64,
     /// The filter generation this worker applies (the last batch's, or the current one when
     /// idle).
     pub generation: AtomicU64,
@@ -57,6 +59,7 @@ pub struct CounterSnapshot {
     pub kernel_drops: u64,
     pub sink_drops: u64,
     pub batches: u64,
+    pub discarded: u64,
 }
 
 impl CounterSnapshot {
@@ -70,6 +73,7 @@ impl CounterSnapshot {
         self.kernel_drops += o.kernel_drops;
         self.sink_drops += o.sink_drops;
         self.batches += o.batches;
+        self.discarded += o.discarded;
     }
 }
 
@@ -85,6 +89,7 @@ impl WorkerCounters {
             kernel_drops: r(&self.kernel_drops),
             sink_drops: r(&self.sink_drops),
             batches: r(&self.batches),
+            discarded: r(&self.discarded),
         }
     }
 
@@ -98,6 +103,7 @@ impl WorkerCounters {
         w(&self.kernel_drops, c.kernel_drops);
         w(&self.sink_drops, c.sink_drops);
         w(&self.batches, c.batches);
+        w(&self.discarded, c.discarded);
         w(&self.generation, generation);
     }
 }
@@ -120,6 +126,9 @@ pub struct Worker<'a> {
     pub port: &'a mut SinkPort,
     pub counters: &'a WorkerCounters,
     pub stop: &'a AtomicBool,
+    /// While set, frames are taken from the ring and discarded unjudged and uncounted (a
+    /// paused source keeps its ring, so the kernel never fills it up meanwhile).
+    pub paused: &'a AtomicBool,
     /// Hand malformed frames to the sinks too (they never match a term).
     pub pass_malformed: bool,
 }
@@ -135,6 +144,7 @@ impl Worker<'_> {
             port,
             counters,
             stop,
+            paused,
             pass_malformed,
         } = self;
         let mut memo = LayoutMemo::default();
@@ -153,9 +163,16 @@ impl Worker<'_> {
                 break;
             }
             let mut generation = None;
+            // Read at the batch's first frame, after the poll returned (like the table): a
+            // pause that came while the worker waited applies to the frames that woke it.
+            let mut discard = None;
             let poll = {
                 let mut table = None;
                 let r = source.next_batch(POLL_TIMEOUT, &mut |f| {
+                    if *discard.get_or_insert_with(|| paused.load(Ordering::Acquire)) {
+                        c.discarded += 1;
+                        return;
+                    }
                     let t = table.get_or_insert_with(|| filters.load());
                     let complete = f.data.len() as u64 >= u64::from(f.orig_len);
                     let v = judge_dlt(t, &mut memo, f.data, f.linktype, complete);
@@ -192,7 +209,7 @@ impl Worker<'_> {
                     Poll::Ended
                 }
             };
-            if poll != Poll::Idle {
+            if poll != Poll::Idle && discard != Some(true) {
                 c.batches += u64::from(matches!(poll, Poll::Frames(_)));
             }
             if poll != Poll::Frames(0) && stats_at.elapsed() >= KERNEL_STATS_EVERY {

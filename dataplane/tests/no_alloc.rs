@@ -65,6 +65,7 @@ fn the_worker_loop_does_not_allocate() {
                     port: &mut port,
                     counters: &counters,
                     stop: &stop,
+                    paused: &AtomicBool::new(false),
                     pass_malformed: false,
                 }
                 .run(&mut NoObserver)

@@ -1,7 +1,9 @@
-//! The virtual datasources that scan reports create (API.md section 3), with Kismet's
-//! `kismet.datasource.*` field names.
+//! Datasources (API.md sections 3 and 5): the capture sources of the source registry and the
+//! virtual sources that scan reports create, listed together with Kismet's
+//! `kismet.datasource.*` field names; and the commands that manage capture sources.
 
-use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -9,10 +11,12 @@ use super::fields;
 use super::reply;
 use super::request::only_keys;
 use super::request::Ext;
+use super::routes::SourceCommand;
 use super::scan::blocking;
 use super::AppState;
+use crate::datasource::registry::{SourceError, SourceRegistry};
 
-/// `/datasource/all_sources`: every virtual datasource.
+/// `/datasource/all_sources`: every capture datasource, then every virtual one.
 pub async fn sources(
     state: &AppState,
     ext: Ext,
@@ -20,8 +24,129 @@ pub async fn sources(
 ) -> Result<HttpResponse, ApiError> {
     only_keys(dict, &["fields"])?;
     fields::from_dict(dict)?;
-    let all = blocking(&state.scan, |s| s.datasources()).await?;
+    let mut all = state.dataplane.sources.records();
+    all.extend(blocking(&state.scan, |s| s.datasources()).await?);
     reply::list(all, ext, dict)
+}
+
+fn source_error(e: SourceError) -> ApiError {
+    match e {
+        SourceError::Invalid(m) => ApiError::bad_request(m),
+        SourceError::NotFound(m) => ApiError::not_found(m),
+        SourceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+        SourceError::Internal(m) => ApiError::internal(m),
+    }
+}
+
+/// Runs a registry operation on the blocking pool: opening and closing rings (joining
+/// workers, detaching XDP programs, a database write) must not stall the HTTP thread.
+async fn on_registry<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&SourceRegistry) -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let reg = state.dataplane.sources.clone();
+    web::block(move || f(&reg))
+        .await
+        .map_err(|e| ApiError::internal(format!("the source registry failed: {e}")))?
+        .map_err(source_error)
+}
+
+/// `POST /datasource/add_source.cmd`: the new source's record.
+pub async fn add(
+    state: &AppState,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    only_keys(dict, &["definition"])?;
+    let def = match dict.get("definition") {
+        Some(Value::String(d)) => d.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "definition must be a string, not {}",
+                crate::json_kind::kind(other)
+            )))
+        }
+        None => return Err(ApiError::bad_request("missing key: definition")),
+    };
+    let rec = on_registry(state, move |r| r.add(&def)).await?;
+    reply::document(rec, ext, &Map::new())
+}
+
+/// `/datasource/by-uuid/{uuid}/{command}.cmd`.
+pub async fn command(
+    state: &AppState,
+    uuid: &str,
+    command: SourceCommand,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    if !is_uuid(uuid) {
+        return Err(ApiError::bad_request(format!(
+            "{uuid:?} is not a UUID (8-4-4-4-12 hex digits)"
+        )));
+    }
+    let keys: &[&str] = match command {
+        SourceCommand::SetChannel => &["channel", "rate", "channels", "shuffle"],
+        SourceCommand::SetHop => &["hop"],
+        _ => &[],
+    };
+    only_keys(dict, keys)?;
+    let id = uuid.to_string();
+    let (status, rec) = match command {
+        SourceCommand::Close => (
+            "Source closed",
+            on_registry(state, move |r| r.close(&id)).await?,
+        ),
+        SourceCommand::Open => (
+            "Source opened",
+            on_registry(state, move |r| r.open(&id)).await?,
+        ),
+        SourceCommand::Pause => (
+            "Source paused",
+            on_registry(state, move |r| r.set_paused(&id, true)).await?,
+        ),
+        SourceCommand::Resume => (
+            "Source resumed",
+            on_registry(state, move |r| r.set_paused(&id, false)).await?,
+        ),
+        SourceCommand::SetChannel | SourceCommand::SetHop => {
+            let what = if command == SourceCommand::SetHop || dict.contains_key("rate") {
+                "hop channels"
+            } else {
+                "lock a channel"
+            };
+            let rec = on_registry(state, move |r| r.set_channel(&id, what)).await?;
+            ("Channel set", rec)
+        }
+    };
+    let mut extra = Map::new();
+    extra.insert("kismet.datasource".into(), rec);
+    Ok(reply::command_ok(status, extra))
+}
+
+/// `/datasource/types.json`: the driver types with Kismet's capability flags.
+pub fn types(ext: Ext, dict: &Map<String, Value>) -> Result<HttpResponse, ApiError> {
+    only_keys(dict, &["fields"])?;
+    fields::from_dict(dict)?;
+    reply::list(crate::datasource::types::all(), ext, dict)
+}
+
+/// `/datasource/list_interfaces.json`: the interfaces of this network namespace, each with
+/// the UUID of the capture source using it (all zeroes when none).
+pub fn interfaces(
+    state: &AppState,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    only_keys(dict, &["fields"])?;
+    fields::from_dict(dict)?;
+    let list = crate::datasource::interfaces::list()
+        .map_err(|e| ApiError::internal(format!("cannot list the interfaces: {e}")))?;
+    let reg = &state.dataplane.sources;
+    let records = list
+        .iter()
+        .map(|i| i.render(reg.user_of_interface(&i.name).as_deref()))
+        .collect();
+    reply::list(records, ext, dict)
 }
 
 /// `8-4-4-4-12` hex digits.
@@ -48,6 +173,9 @@ pub async fn source(
         return Err(ApiError::bad_request(format!(
             "{uuid:?} is not a UUID (8-4-4-4-12 hex digits)"
         )));
+    }
+    if let Some(rec) = state.dataplane.sources.record(uuid) {
+        return reply::document(rec, ext, dict);
     }
     let id = uuid.to_string();
     let doc = blocking(&state.scan, move |s| s.datasource(&id))

@@ -54,7 +54,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Scan reports, their datasources and devices.
     pub scan: Arc<ScanService>,
-    pub dataplane: observe::Dataplane,
+    pub dataplane: observe::Observed,
     pub body_limit: usize,
     pub started: Instant,
     pub metrics: ControlMetrics,
@@ -248,6 +248,12 @@ async fn run(
         Route::ScanReport => scan::report(state, owned).await,
         Route::SourceList(ext) => datasources::sources(state, ext, dict).await,
         Route::SourceByUuid { uuid, ext } => datasources::source(state, &uuid, ext, dict).await,
+        Route::SourceAdd => datasources::add(state, request::Ext::Json, dict).await,
+        Route::SourceCommand { uuid, command } => {
+            datasources::command(state, &uuid, command, dict).await
+        }
+        Route::SourceTypes(ext) => datasources::types(ext, dict),
+        Route::SourceInterfaces(ext) => datasources::interfaces(state, ext, dict),
         Route::DeviceView { view, since, ext } => {
             devices::view(state, req, view, since.as_deref(), ext, dict).await
         }

@@ -1,13 +1,15 @@
 //! What the dataplane is doing (API.md section 4): counters and rates, a Prometheus scrape,
 //! the system status, and the live pcapng stream of passed frames.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::{web::Bytes, HttpRequest, HttpResponse};
-use dataplane::capture::CaptureView;
 use dataplane::worker::CounterSnapshot;
+
+use crate::datasource::registry::SourceRegistry;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
@@ -20,23 +22,26 @@ const STREAM_QUEUE: usize = 256;
 /// How often a stream with nothing queued looks again.
 const STREAM_POLL: Duration = Duration::from_millis(20);
 
-/// Per-worker counters sampled once a second, for rates over the last second.
+/// Per-source counters sampled once a second, for rates over the last second.
 #[derive(Default)]
 pub struct Sampler {
-    /// The two most recent samples, older first.
-    samples: Mutex<Vec<(Instant, Vec<CounterSnapshot>)>>,
+    /// The two most recent samples, older first: source number → counters.
+    samples: Mutex<Vec<(Instant, HashMap<u32, CounterSnapshot>)>>,
 }
 
 impl Sampler {
-    /// Starts a thread that samples `view` every second for as long as the sampler lives.
-    pub fn start(view: CaptureView) -> Arc<Sampler> {
+    /// Starts a thread that samples every source every second for as long as the sampler
+    /// lives.
+    pub fn start(sources: Arc<SourceRegistry>) -> Arc<Sampler> {
         let s = Arc::new(Sampler::default());
         let weak = Arc::downgrade(&s);
+        let sources = Arc::downgrade(&sources);
         let _ = std::thread::Builder::new()
             .name("airsift-stats".into())
             .spawn(move || {
-                while let Some(s) = weak.upgrade() {
-                    let snap = view.counters.iter().map(|c| c.snapshot()).collect();
+                while let (Some(s), Some(src)) = (weak.upgrade(), sources.upgrade()) {
+                    let snap = src.counters().into_iter().map(|(n, _, c)| (n, c)).collect();
+                    drop(src);
                     let mut v = s.samples.lock().unwrap_or_else(PoisonError::into_inner);
                     v.push((Instant::now(), snap));
                     if v.len() > 2 {
@@ -50,34 +55,28 @@ impl Sampler {
         s
     }
 
-    /// Per-worker frames/s and bytes/s between the two latest samples.
-    fn rates(&self, workers: usize) -> Vec<(f64, f64)> {
+    /// Frames/s and bytes/s of source `number` between the two latest samples.
+    fn rate(&self, number: u32) -> (f64, f64) {
         let v = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
         match v.as_slice() {
             [(t0, a), (t1, b)] => {
                 let dt = t1.duration_since(*t0).as_secs_f64().max(1e-3);
-                a.iter()
-                    .zip(b)
-                    .map(|(a, b)| {
-                        (
-                            (b.frames - a.frames) as f64 / dt,
-                            (b.bytes - a.bytes) as f64 / dt,
-                        )
-                    })
-                    .collect()
+                match (a.get(&number), b.get(&number)) {
+                    (Some(a), Some(b)) => (
+                        b.frames.saturating_sub(a.frames) as f64 / dt,
+                        b.bytes.saturating_sub(a.bytes) as f64 / dt,
+                    ),
+                    _ => (0.0, 0.0),
+                }
             }
-            _ => vec![(0.0, 0.0); workers],
+            _ => (0.0, 0.0),
         }
     }
 }
 
-/// The capture the API observes.
-pub struct Dataplane {
-    pub view: CaptureView,
-    /// `tpacket`, `afxdp` or `pcap`.
-    pub backend: String,
-    /// The `--source` given.
-    pub source: String,
+/// What the API observes of the dataplane: the capture datasources and their rates.
+pub struct Observed {
+    pub sources: Arc<SourceRegistry>,
     pub sampler: Arc<Sampler>,
 }
 
@@ -88,47 +87,52 @@ fn counters_json(c: &CounterSnapshot) -> Map<String, Value> {
     }
 }
 
-/// `/dataplane/stats.json`.
+/// `/dataplane/stats.json`: totals, per source (counters across reopenings) and per running
+/// worker.
 pub fn stats(
     state: &AppState,
     ext: Ext,
     dict: &Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
     let dp = &state.dataplane;
-    let infos = dp.view.workers();
-    let rates = dp.sampler.rates(infos.len());
     let mut total = CounterSnapshot::default();
-    let mut workers = Vec::new();
     let (mut fps, mut bps) = (0.0, 0.0);
-    for (i, c) in dp.view.counters.iter().enumerate() {
-        let snap = c.snapshot();
-        total.add(&snap);
-        let (f, b) = rates.get(i).copied().unwrap_or_default();
+    let mut sources = Vec::new();
+    for (number, name, c) in dp.sources.counters() {
+        total.add(&c);
+        let (f, b) = dp.sampler.rate(number);
         fps += f;
         bps += b;
-        let mut w = counters_json(&snap);
-        w.insert("worker".into(), i.into());
-        w.insert("core".into(), json!(infos.get(i).and_then(|x| x.core)));
-        w.insert(
-            "pinned".into(),
-            json!(infos.get(i).is_some_and(|x| x.pinned)),
-        );
-        w.insert(
-            "source".into(),
-            json!(infos.get(i).map(|x| x.source.clone())),
-        );
-        w.insert(
-            "filter_generation".into(),
-            c.generation.load(Ordering::Relaxed).into(),
-        );
-        w.insert("frames_per_second".into(), json!(f));
-        w.insert("bytes_per_second".into(), json!(b));
-        workers.push(Value::Object(w));
+        let mut s = counters_json(&c);
+        s.insert("source_number".into(), number.into());
+        s.insert("name".into(), name.into());
+        s.insert("frames_per_second".into(), json!(f));
+        s.insert("bytes_per_second".into(), json!(b));
+        sources.push(Value::Object(s));
+    }
+    let mut workers = Vec::new();
+    for (number, name, g) in dp.sources.groups() {
+        for (info, c) in g.workers().iter().zip(g.counters.iter()) {
+            let mut w = counters_json(&c.snapshot());
+            w.insert("worker".into(), workers.len().into());
+            w.insert("source_number".into(), number.into());
+            w.insert("source_name".into(), name.clone().into());
+            w.insert("core".into(), json!(info.core));
+            w.insert("pinned".into(), json!(info.pinned));
+            w.insert("source".into(), json!(info.source));
+            w.insert(
+                "filter_generation".into(),
+                c.generation.load(Ordering::Relaxed).into(),
+            );
+            w.insert("paused".into(), g.paused().into());
+            workers.push(Value::Object(w));
+        }
     }
     let mut t = counters_json(&total);
     t.insert("frames_per_second".into(), json!(fps));
     t.insert("bytes_per_second".into(), json!(bps));
-    let sink = &dp.view.sink_stats;
+    let plane = dp.sources.plane();
+    let sink = plane.sink_stats();
     t.insert(
         "log_frames".into(),
         sink.log_frames.load(Ordering::Relaxed).into(),
@@ -139,14 +143,15 @@ pub fn stats(
     );
     t.insert(
         "stream_subscribers".into(),
-        dp.view.hub.subscribers().into(),
+        plane.hub().subscribers().into(),
     );
     let doc = json!({
         "total": t,
+        "sources": sources,
         "workers": workers,
         "filter_generation": state.filters.capture_handle().generation(),
-        "capture_running": !dp.view.finished(),
-        "uptime_s": dp.view.started.elapsed().as_secs_f64(),
+        "capture_running": !dp.sources.all_finished(),
+        "uptime_s": plane.started().elapsed().as_secs_f64(),
     });
     reply::document(doc, ext, dict)
 }
@@ -183,10 +188,13 @@ pub fn system_status(
         "airsift.system.uptime_s": up,
         "kismet.system.memory.rss": rss_bytes().map(|b| b / 1024),
         "airsift.system.memory.rss_bytes": rss_bytes(),
-        "airsift.capture.backend": dp.backend,
-        "airsift.capture.source": dp.source,
-        "airsift.capture.workers": dp.view.workers().iter().map(|w| json!({"source": w.source, "core": w.core, "pinned": w.pinned})).collect::<Vec<_>>(),
-        "airsift.capture.running": !dp.view.finished(),
+        "airsift.capture.backend": dp.sources.backends().join(","),
+        "airsift.capture.sources": dp.sources.groups().iter().map(|(n, name, g)| json!({
+            "source_number": n,
+            "name": name,
+            "workers": g.workers().iter().map(|w| json!({"ring": w.source, "core": w.core, "pinned": w.pinned})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "airsift.capture.running": !dp.sources.all_finished(),
         "airsift.state.database": state.store.path().display().to_string(),
         "airsift.auth.sessions": state.auth.session_count(),
     });
@@ -206,9 +214,12 @@ pub fn metrics(state: &AppState) -> HttpResponse {
     let worker_family =
         |reg: &mut Registry, name: &str, help: &str, get: &dyn Fn(&CounterSnapshot) -> u64| {
             let fam = Family::<Vec<(String, String)>, Counter>::default();
-            for (i, c) in dp.view.counters.iter().enumerate() {
-                fam.get_or_create(&vec![("worker".into(), i.to_string())])
-                    .inc_by(get(&c.snapshot()));
+            for (number, sname, c) in dp.sources.counters() {
+                fam.get_or_create(&vec![
+                    ("source".into(), number.to_string()),
+                    ("source_name".into(), sname),
+                ])
+                .inc_by(get(&c));
             }
             reg.register(name, help, fam);
         };
@@ -253,9 +264,16 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         c.batches
     });
     let gen = Family::<Vec<(String, String)>, Gauge>::default();
-    for (i, c) in dp.view.counters.iter().enumerate() {
-        gen.get_or_create(&vec![("worker".into(), i.to_string())])
+    let mut i = 0usize;
+    for (number, _, g) in dp.sources.groups() {
+        for c in g.counters.iter() {
+            gen.get_or_create(&vec![
+                ("source".into(), number.to_string()),
+                ("worker".into(), i.to_string()),
+            ])
             .set(c.generation.load(Ordering::Relaxed) as i64);
+            i += 1;
+        }
     }
     reg.register(
         "worker_filter_generation",
@@ -275,13 +293,21 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         &mut reg,
         "log_frames",
         "Frames written to the pcapng log",
-        dp.view.sink_stats.log_frames.load(Ordering::Relaxed),
+        dp.sources
+            .plane()
+            .sink_stats()
+            .log_frames
+            .load(Ordering::Relaxed),
     );
     counter(
         &mut reg,
         "log_errors",
         "Frames the pcapng log failed to write",
-        dp.view.sink_stats.log_errors.load(Ordering::Relaxed),
+        dp.sources
+            .plane()
+            .sink_stats()
+            .log_errors
+            .load(Ordering::Relaxed),
     );
     counter(
         &mut reg,
@@ -329,7 +355,7 @@ pub fn metrics(state: &AppState) -> HttpResponse {
     devices.set(state.scan.device_count() as i64);
     reg.register("scan_devices", "Devices stored from scan reports", devices);
     let subs = Gauge::<i64>::default();
-    subs.set(dp.view.hub.subscribers() as i64);
+    subs.set(dp.sources.plane().hub().subscribers() as i64);
     reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);
     let up = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
     up.set(state.started.elapsed().as_secs_f64());
@@ -350,8 +376,9 @@ pub fn metrics(state: &AppState) -> HttpResponse {
 pub fn stream(state: &AppState, _req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let sub = state
         .dataplane
-        .view
-        .hub
+        .sources
+        .plane()
+        .hub()
         .subscribe(STREAM_QUEUE)
         .map_err(|e| ApiError::internal(format!("cannot start the stream: {e}")))?;
     let first = Bytes::from(sub.preamble);

@@ -58,6 +58,17 @@ pub enum Route {
         uuid: String,
         ext: Ext,
     },
+    /// `/datasource/types`
+    SourceTypes(Ext),
+    /// `/datasource/list_interfaces`
+    SourceInterfaces(Ext),
+    /// `POST /datasource/add_source.cmd`
+    SourceAdd,
+    /// `/datasource/by-uuid/{uuid}/{command}.cmd`
+    SourceCommand {
+        uuid: String,
+        command: SourceCommand,
+    },
     /// `/devices/views/{view}/devices` and `/devices/views/{view}/last-time/{ts}/devices`
     DeviceView {
         view: View,
@@ -88,6 +99,31 @@ pub enum Route {
     Stream,
 }
 
+/// Commands on one capture datasource (API.md section 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceCommand {
+    Close,
+    Open,
+    Pause,
+    Resume,
+    SetChannel,
+    SetHop,
+}
+
+impl SourceCommand {
+    fn from_stem(stem: &str) -> Option<SourceCommand> {
+        Some(match stem {
+            "close_source" | "disable_source" => SourceCommand::Close,
+            "open_source" | "enable_source" => SourceCommand::Open,
+            "pause_source" => SourceCommand::Pause,
+            "resume_source" => SourceCommand::Resume,
+            "set_channel" => SourceCommand::SetChannel,
+            "set_hop" => SourceCommand::SetHop,
+            _ => return None,
+        })
+    }
+}
+
 impl Route {
     pub fn access(&self) -> Access {
         match self {
@@ -100,10 +136,14 @@ impl Route {
                 Access::Admin
             }
             Route::ScanReport => Access::ScanReport,
+            Route::SourceInterfaces(_) | Route::SourceAdd | Route::SourceCommand { .. } => {
+                Access::Admin
+            }
             Route::FilterList(_)
             | Route::FilterStatus { .. }
             | Route::SourceList(_)
             | Route::SourceByUuid { .. }
+            | Route::SourceTypes(_)
             | Route::DeviceView { .. }
             | Route::DevicesSince { .. }
             | Route::DevicesByMac { .. }
@@ -281,7 +321,8 @@ pub const ROUTES: &[RouteDoc] = &[
         methods: RW,
         path: "/datasource/all_sources.json",
         access: Access::Read,
-        summary: "every virtual datasource created by scan reports (kismet.datasource.* records)",
+        summary: "every datasource: capture sources, then the virtual ones scan reports create \
+                  (kismet.datasource.* records)",
         keys: &["fields"],
     },
     RouteDoc {
@@ -290,6 +331,72 @@ pub const ROUTES: &[RouteDoc] = &[
         access: Access::Read,
         summary: "one datasource by UUID (case-insensitive); 404 when unknown",
         keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/types.json",
+        access: Access::Read,
+        summary: "the driver types capture sources can use, with Kismet's capability flags",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/list_interfaces.json",
+        access: Access::Admin,
+        summary: "network interfaces that could capture (also .itjson), with the UUID of the \
+                  source using each",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/datasource/add_source.cmd",
+        access: Access::Admin,
+        summary: "add and open a capture source from a definition (API.md section 5); \
+                  the reply is its record; 400 bad definition, 409 interface in use",
+        keys: &["definition"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/by-uuid/{uuid}/close_source.cmd",
+        access: Access::Admin,
+        summary: "close: drain and release the rings, keep the record (also disable_source)",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/by-uuid/{uuid}/open_source.cmd",
+        access: Access::Admin,
+        summary: "open a closed source again (also enable_source)",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/by-uuid/{uuid}/pause_source.cmd",
+        access: Access::Admin,
+        summary: "pause: frames are read and discarded unjudged and uncounted",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/datasource/by-uuid/{uuid}/resume_source.cmd",
+        access: Access::Admin,
+        summary: "resume a paused source",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/datasource/by-uuid/{uuid}/set_channel.cmd",
+        access: Access::Admin,
+        summary: "lock a channel ({channel}) or hop ({rate}, {channels}); 409 on an interface \
+                  that is not a cfg80211 radio",
+        keys: &["channel", "rate", "channels", "shuffle"],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/datasource/by-uuid/{uuid}/set_hop.cmd",
+        access: Access::Admin,
+        summary: "resume hopping over the source's channel list; 409 on a non-radio",
+        keys: &["hop"],
     },
     RouteDoc {
         methods: RW,
@@ -407,9 +514,14 @@ fn methods(r: &Route) -> &'static [&'static str] {
         | Route::Metrics
         | Route::Stream
         | Route::OpenApi => R,
+        Route::SourceCommand {
+            command: SourceCommand::SetChannel | SourceCommand::SetHop,
+            ..
+        } => W,
         Route::KeyGenerate
         | Route::KeyRevoke
         | Route::ScanReport
+        | Route::SourceAdd
         | Route::DevicesMultiMac(_)
         | Route::FilterDefault { .. }
         | Route::FilterSet { .. }
@@ -459,7 +571,20 @@ fn view_id(s: &str) -> Option<View> {
 fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
     Ok(match segs {
         ["phy", "phy80211", "scan", seg] if cmd_ext(seg, "scan_report") => Some(Route::ScanReport),
-        ["datasource", seg] => read_ext(seg, "all_sources").map(Route::SourceList),
+        ["datasource", seg] if cmd_ext(seg, "add_source") => Some(Route::SourceAdd),
+        ["datasource", seg] => read_ext(seg, "all_sources")
+            .map(Route::SourceList)
+            .or_else(|| read_ext(seg, "types").map(Route::SourceTypes))
+            .or_else(|| read_ext(seg, "list_interfaces").map(Route::SourceInterfaces)),
+        ["datasource", "by-uuid", uuid, seg]
+            if split_ext(seg).1.is_some_and(|e| e.is_command())
+                && SourceCommand::from_stem(split_ext(seg).0).is_some() =>
+        {
+            SourceCommand::from_stem(split_ext(seg).0).map(|command| Route::SourceCommand {
+                uuid: uuid.to_string(),
+                command,
+            })
+        }
         ["datasource", "by-uuid", uuid, seg] => match read_ext(seg, "source") {
             Some(ext) => Some(Route::SourceByUuid {
                 uuid: decode(uuid)?,

@@ -9,22 +9,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use dataplane::capture::{Capture, CaptureConfig, CaptureReport};
 use dataplane::filter::{FilterHandle, FilterTable};
+use dataplane::plane::Dataplane;
 use dataplane::sink::log::LogConfig;
-use dataplane::source::afxdp::{AfXdpConfig, AfXdpSource, XdpAttach, XdpMode};
-use dataplane::source::file::{FileOptions, FileSource};
-use dataplane::source::tpacket::{
-    interface_linktype, Fanout, FanoutMode, TpacketConfig, TpacketSource,
-};
-use dataplane::source::Source;
+use dataplane::sink::thread::SinkReport;
 use dataplane::worker::CounterSnapshot;
 use serde::Serialize;
 
-use crate::api::observe::{Dataplane, Sampler};
+use crate::api::observe::{Observed, Sampler};
 use crate::api::{AppState, ControlMetrics};
 use crate::auth::Auth;
 use crate::config::{FileConfig, ADMIN_PASSWORD_ENV};
+use crate::datasource::open::RingDefaults;
+use crate::datasource::registry::{SourceError, SourceRegistry};
 use crate::filter_file;
 use crate::filters::FilterRegistry;
 use crate::scan::ScanService;
@@ -40,17 +37,6 @@ pub enum LinkTypeArg {
     Radiotap,
     Ieee80211,
     Ppi,
-}
-
-impl LinkTypeArg {
-    fn dlt(self) -> Option<u32> {
-        match self {
-            LinkTypeArg::Auto => None,
-            LinkTypeArg::Radiotap => Some(127),
-            LinkTypeArg::Ieee80211 => Some(105),
-            LinkTypeArg::Ppi => Some(192),
-        }
-    }
 }
 
 /// How several TPACKET workers share one interface.
@@ -69,9 +55,11 @@ pub struct RunArgs {
     /// A TOML file whose keys are these flags' names (flags given here override it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// What to capture: `tpacket:IFACE`, `afxdp:IFACE[:QUEUE]` or `pcap:FILE`.
-    #[arg(long, value_name = "SPEC")]
-    pub source: Option<String>,
+    /// What to capture: `tpacket:IFACE`, `afxdp:IFACE[:QUEUE]`, `pcap:FILE`, or Kismet's
+    /// `IFACE:opt=val,...` (API.md section 5). May be given several times; without any, the
+    /// API serves and waits for `add_source` (stored sources are reopened either way).
+    #[arg(long, value_name = "DEFINITION")]
+    pub source: Vec<String>,
     /// Number of workers (TPACKET fanout members or AF_XDP queues), pinned to cores 0..N.
     /// A file source has one worker. [default: 1]
     #[arg(long, conflicts_with = "cores")]
@@ -156,7 +144,7 @@ pub struct RunArgs {
 /// `run`'s settings after flags, file and environment are merged.
 #[derive(Debug, Clone)]
 struct Settings {
-    source: String,
+    sources: Vec<String>,
     workers: Option<usize>,
     cores: Option<Vec<usize>>,
     link_type: LinkTypeArg,
@@ -217,10 +205,11 @@ impl Settings {
         };
         let no_api = a.no_api || f.no_api.unwrap_or(false);
         Ok(Settings {
-            source: a
-                .source
-                .or(f.source)
-                .context("no source: give --source (or source in the config file)")?,
+            sources: if a.source.is_empty() {
+                f.source.map(|s| s.into_vec()).unwrap_or_default()
+            } else {
+                a.source
+            },
             workers: a.workers.or(f.workers),
             cores: a.cores.or(f.cores),
             link_type,
@@ -278,129 +267,46 @@ struct Totals<'a> {
     errors: &'a [String],
 }
 
-/// The sources of a capture, the link types they deliver, and the capture's name.
-type Sources = (Vec<Box<dyn Source>>, Vec<u32>, String);
-
-fn sources(args: &Settings) -> Result<Sources> {
-    let (kind, rest) = args.source.split_once(':').with_context(|| {
-        format!(
-            "--source {:?}: expected tpacket:IFACE, afxdp:IFACE[:QUEUE] or pcap:FILE",
-            args.source
-        )
-    })?;
-    let n = args
-        .cores
-        .as_ref()
-        .map(Vec::len)
-        .or(args.workers)
-        .unwrap_or(1)
-        .max(1);
-    match kind {
-        "pcap" => {
-            if n > 1 {
-                bail!("a file source has one worker; drop --workers/--cores or give one core");
-            }
-            let opts = FileOptions {
-                pace: args.pace,
-                repeat: args.repeat,
-            };
-            let path = PathBuf::from(rest);
-            let src = FileSource::open(&path, opts)
-                .with_context(|| format!("cannot read capture {}", path.display()))?;
-            let cap = dataplane::capfile::CaptureFile::open(&path)?;
-            let mut lts: Vec<u32> = cap.interfaces().iter().map(|i| i.linktype).collect();
-            lts.dedup();
-            Ok((vec![Box::new(src)], lts, args.source.clone()))
+impl Settings {
+    fn ring_defaults(&self) -> RingDefaults {
+        RingDefaults {
+            workers: self.workers,
+            cores: self.cores.clone(),
+            link_type: format!("{:?}", self.link_type).to_ascii_lowercase(),
+            fanout: format!("{:?}", self.fanout).to_ascii_lowercase(),
+            pace: self.pace,
+            repeat: self.repeat,
+            block_kib: self.block_kib,
+            blocks: self.blocks,
+            block_timeout_ms: self.block_timeout_ms,
+            xdp_mode: self.xdp_mode.clone(),
+            xdp_attach: self.xdp_attach.clone(),
         }
-        "tpacket" => {
-            let mut cfg = TpacketConfig::new(rest);
-            cfg.block_size = args.block_kib * 1024;
-            cfg.block_count = args.blocks;
-            cfg.block_timeout = Duration::from_millis(args.block_timeout_ms);
-            cfg.linktype = args.link_type.dlt();
-            if n > 1 {
-                cfg.fanout = Some(Fanout {
-                    group: (std::process::id() & 0xFFFF) as u16,
-                    mode: match args.fanout {
-                        FanoutArg::Transmitter => FanoutMode::Transmitter,
-                        FanoutArg::Lb => FanoutMode::LoadBalance,
-                        FanoutArg::Cpu => FanoutMode::Cpu,
-                    },
-                });
-            }
-            let mut out: Vec<Box<dyn Source>> = Vec::new();
-            let mut lt = 0;
-            for _ in 0..n {
-                let s = TpacketSource::open(&cfg)
-                    .with_context(|| format!("cannot open a TPACKET_V3 ring on {rest}"))?;
-                lt = s.linktype();
-                out.push(Box::new(s));
-            }
-            Ok((out, vec![lt], args.source.clone()))
-        }
-        "afxdp" => {
-            // afxdp:IFACE or afxdp:IFACE:QUEUE; with several workers, queues Q..Q+N.
-            let (iface, first) = match rest.rsplit_once(':') {
-                Some((i, q)) if q.parse::<u32>().is_ok() => (i, q.parse::<u32>().unwrap_or(0)),
-                _ => (rest, 0),
-            };
-            let linktype = match args.link_type.dlt() {
-                Some(l) => l,
-                None => interface_linktype(iface)
-                    .with_context(|| format!("interface {iface}"))?
-                    .with_context(|| {
-                        format!("interface {iface} is not an 802.11 monitor interface; if it carries radiotap frames (a lab veth), pass --link-type radiotap")
-                    })?,
-            };
-            let mode = match args.xdp_mode.as_str() {
-                "auto" => XdpMode::Auto,
-                "copy" => XdpMode::Copy,
-                "zerocopy" | "zero-copy" => XdpMode::ZeroCopy,
-                m => bail!("--xdp-mode {m}: expected auto, copy or zerocopy"),
-            };
-            let attach = match args.xdp_attach.as_str() {
-                "auto" => XdpAttach::Auto,
-                "native" => XdpAttach::Native,
-                "generic" => XdpAttach::Generic,
-                a => bail!("--xdp-attach {a}: expected auto, native or generic"),
-            };
-            // One socket per queue: check the device has them all before attaching anything.
-            let queues = dataplane::source::afxdp::rx_queue_count(iface)
-                .with_context(|| format!("interface {iface}"))?;
-            if let Some(q) = queues.filter(|&q| first + n as u32 > q) {
-                bail!(
-                    "{}",
-                    dataplane::source::afxdp::missing_queue(iface, first, n as u32, q)
-                );
-            }
-            let mut out: Vec<Box<dyn Source>> = Vec::new();
-            for q in 0..n as u32 {
-                let mut cfg = AfXdpConfig::new(iface);
-                cfg.queue = first + q;
-                cfg.linktype = linktype;
-                cfg.mode = mode;
-                cfg.attach = attach;
-                let s = AfXdpSource::open(&cfg).with_context(|| {
-                    format!(
-                        "cannot open an AF_XDP socket on {iface} queue {}",
-                        cfg.queue
-                    )
-                })?;
-                for note in s.notices() {
-                    eprintln!("airsift: {}: {note}", s.describe());
-                }
-                out.push(Box::new(s));
-            }
-            Ok((out, vec![linktype], args.source.clone()))
-        }
-        other => bail!("--source {other}:...: unknown source kind (tpacket, afxdp or pcap)"),
     }
 }
 
-/// Runs a capture (and the REST API) until SIGINT/SIGTERM; without the API, also until a
-/// finite source ends.
+/// Runs the dataplane (and the REST API) until SIGINT/SIGTERM; without the API, also until
+/// every finite source has ended.
 pub fn run(args: RunArgs) -> Result<()> {
     let st = Settings::resolve(args)?;
+    if !matches!(
+        st.xdp_mode.as_str(),
+        "auto" | "copy" | "zerocopy" | "zero-copy"
+    ) {
+        bail!(
+            "--xdp-mode {}: expected auto, copy or zerocopy",
+            st.xdp_mode
+        );
+    }
+    if !matches!(st.xdp_attach.as_str(), "auto" | "native" | "generic") {
+        bail!(
+            "--xdp-attach {}: expected auto, native or generic",
+            st.xdp_attach
+        );
+    }
+    if st.listen.is_none() && st.sources.is_empty() {
+        bail!("no source: give --source (or source in the config file), or run with the API");
+    }
     let seed = st
         .filter
         .as_ref()
@@ -417,31 +323,37 @@ pub fn run(args: RunArgs) -> Result<()> {
                 .unwrap_or_else(FilterTable::pass_all),
         )),
     };
-    let (srcs, linktypes, name) = sources(&st)?;
-    let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cores: Vec<Option<usize>> = match &st.cores {
-        Some(c) => c.iter().map(|&c| Some(c)).collect(),
-        None => (0..srcs.len()).map(|i| Some(i % ncores)).collect(),
-    };
+    let names = dataplane::sink::SourceNames::default();
     let log = st.log_dir.as_ref().map(|dir| LogConfig {
         dir: dir.clone(),
         prefix: "airsift".into(),
         max_bytes: st.log_max_mb << 20,
         max_age: Duration::from_secs(st.log_rotate_secs),
-        source_name: name.clone(),
+        names: names.clone(),
     });
-    let worker_cores: Vec<usize> = cores.iter().flatten().copied().collect();
-    let cfg = CaptureConfig {
-        sources: srcs,
-        cores,
-        log,
-        stream_linktypes: linktypes,
-        name,
-        pass_malformed: st.pass_malformed,
-    };
-    let capture = Capture::start(cfg, filters).context("cannot start the capture")?;
+    let plane =
+        Dataplane::start(log, filters, st.pass_malformed).context("cannot start the dataplane")?;
+    let store = api.as_ref().map(|p| p.store.clone());
+    let sources = Arc::new(SourceRegistry::new(plane, store, st.ring_defaults()));
+    for note in sources
+        .restore()
+        .map_err(|e| anyhow::anyhow!("cannot restore the datasources: {e}"))?
+    {
+        eprintln!("airsift: {note}");
+    }
+    for def in &st.sources {
+        match sources.add(def) {
+            Ok(_) => {}
+            // A source stored by an earlier run with the same definition is reopened already.
+            Err(SourceError::Conflict(m)) if api.is_some() && m.contains("already captured") => {
+                eprintln!("airsift: --source {def}: {m}; keeping the stored source");
+            }
+            Err(e) => bail!("--source {def}: {e}"),
+        }
+    }
+    let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server = match api {
-        Some(parts) => Some(parts.serve(&st, &capture, &worker_cores, ncores)?),
+        Some(parts) => Some(parts.serve(&st, &sources, ncores)?),
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -449,10 +361,19 @@ pub fn run(args: RunArgs) -> Result<()> {
         signal_hook::flag::register(sig, stop.clone())?;
     }
     let tty = std::io::stderr().is_terminal();
-    let mut last = (Instant::now(), capture.totals());
+    let started = Instant::now();
+    let total = |r: &SourceRegistry| {
+        let mut t = CounterSnapshot::default();
+        for (_, _, c) in r.counters() {
+            t.add(&c);
+        }
+        t
+    };
+    let mut last = (Instant::now(), total(&sources));
+    let mut last_tick = Instant::now();
     let mut announced_end = false;
     while !stop.load(Ordering::Relaxed) {
-        if capture.finished() {
+        if sources.all_finished() && !st.sources.is_empty() {
             if server.is_none() {
                 break;
             }
@@ -462,15 +383,21 @@ pub fn run(args: RunArgs) -> Result<()> {
                     eprint!("\r\x1b[2K");
                 }
                 eprintln!(
-                    "airsift: the source has ended; the API keeps serving until SIGINT/SIGTERM"
+                    "airsift: the sources have ended; the API keeps serving until SIGINT/SIGTERM"
                 );
             }
         }
         std::thread::sleep(Duration::from_millis(100));
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            for note in sources.tick() {
+                eprintln!("airsift: {note}");
+            }
+        }
         if tty && !announced_end && last.0.elapsed() >= Duration::from_secs(1) {
-            let now = capture.totals();
+            let now = total(&sources);
             let secs = last.0.elapsed().as_secs_f64();
-            status_line(&now, &last.1, secs, capture.filters().generation());
+            status_line(&now, &last.1, secs, sources.plane().filters().generation());
             last = (Instant::now(), now);
         }
     }
@@ -480,11 +407,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(s) = server {
         s.stop();
     }
-    let seconds = capture.started().elapsed().as_secs_f64();
-    let (report, _) = capture.join();
-    print_totals(&report, seconds, st.json)?;
-    if !report.errors.is_empty() {
-        bail!("capture ended with errors: {}", report.errors.join("; "));
+    let seconds = started.elapsed().as_secs_f64();
+    let (totals, errors) = sources.close_all();
+    let sink = match Arc::try_unwrap(sources) {
+        Ok(r) => r.into_plane().shutdown(),
+        Err(_) => bail!("the datasources are still in use at exit"),
+    };
+    print_totals(&totals, &sink, &errors, seconds, st.json)?;
+    if !errors.is_empty() {
+        bail!("capture ended with errors: {}", errors.join("; "));
     }
     Ok(())
 }
@@ -538,25 +469,21 @@ impl ApiParts {
         })
     }
 
-    fn serve(
-        self,
-        st: &Settings,
-        capture: &Capture,
-        worker_cores: &[usize],
-        ncores: usize,
-    ) -> Result<Server> {
-        let view = capture.view();
-        let backend = st.source.split(':').next().unwrap_or("").to_string();
+    fn serve(self, st: &Settings, sources: &Arc<SourceRegistry>, ncores: usize) -> Result<Server> {
+        let worker_cores: Vec<usize> = sources
+            .groups()
+            .iter()
+            .flat_map(|(_, _, g)| g.workers())
+            .filter_map(|w| w.core)
+            .collect();
         let state = AppState {
             auth: self.auth,
             filters: self.registry,
             store: self.store,
             scan: self.scan,
-            dataplane: Dataplane {
-                sampler: Sampler::start(view.clone()),
-                view,
-                backend,
-                source: st.source.clone(),
+            dataplane: Observed {
+                sampler: Sampler::start(sources.clone()),
+                sources: sources.clone(),
             },
             body_limit: st.body_limit,
             started: Instant::now(),
@@ -587,26 +514,27 @@ fn status_line(now: &CounterSnapshot, before: &CounterSnapshot, secs: f64, gener
     let _ = std::io::stderr().flush();
 }
 
-fn print_totals(r: &CaptureReport, seconds: f64, json: bool) -> Result<()> {
+fn print_totals(
+    totals: &CounterSnapshot,
+    sink: &SinkReport,
+    errors: &[String],
+    seconds: f64,
+    json: bool,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         let t = Totals {
-            counters: r.totals,
-            log_frames: r.sink.log_frames,
-            log_errors: r.sink.log_errors,
-            log_files: r
-                .sink
-                .files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
+            counters: *totals,
+            log_frames: sink.log_frames,
+            log_errors: sink.log_errors,
+            log_files: sink.files.iter().map(|p| p.display().to_string()).collect(),
             seconds,
-            errors: &r.errors,
+            errors,
         };
         serde_json::to_writer(&mut out, &t)?;
         writeln!(out)?;
     } else {
-        let t = &r.totals;
+        let t = totals;
         writeln!(
             out,
             "frames {}  passed {}  blocked {}  malformed {}  kernel drops {}  sink drops {}",
@@ -615,15 +543,14 @@ fn print_totals(r: &CaptureReport, seconds: f64, json: bool) -> Result<()> {
         writeln!(
             out,
             "log: {} frames in {} file(s){}",
-            r.sink.log_frames,
-            r.sink.files.len(),
-            r.sink
-                .first_error
+            sink.log_frames,
+            sink.files.len(),
+            sink.first_error
                 .as_ref()
-                .map(|e| format!(", {} errors (first: {e})", r.sink.log_errors))
+                .map(|e| format!(", {} errors (first: {e})", sink.log_errors))
                 .unwrap_or_default()
         )?;
-        for f in &r.sink.files {
+        for f in &sink.files {
             writeln!(out, "  {}", f.display())?;
         }
     }

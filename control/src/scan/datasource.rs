@@ -109,21 +109,7 @@ impl Source {
         put("linktype_override", 0.into());
         put(
             "type_driver",
-            json!({
-                "kismet.datasource.driver.type": "virtual",
-                "kismet.datasource.driver.description":
-                    "Virtual datasource used by various non-packet data types.",
-                "kismet.datasource.driver.probe_capable": 0,
-                "kismet.datasource.driver.probe_ipc": 0,
-                "kismet.datasource.driver.list_capable": 0,
-                "kismet.datasource.driver.list_ipc": 0,
-                "kismet.datasource.driver.local_capable": 0,
-                "kismet.datasource.driver.local_ipc": 0,
-                "kismet.datasource.driver.remote_capable": 0,
-                "kismet.datasource.driver.passive_capable": 1,
-                "kismet.datasource.driver.tuning_capable": 1,
-                "kismet.datasource_driver.hop_capable": 0
-            }),
+            crate::datasource::types::driver(crate::datasource::types::Driver::Virtual),
         );
         // airsift's additions: when the source first and last reported (server time).
         m.insert(

@@ -18,7 +18,7 @@
 
 mod codec;
 pub mod crypt;
-mod datasource;
+pub mod datasource;
 mod device;
 mod journal;
 pub mod kismet;

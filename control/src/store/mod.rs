@@ -18,6 +18,7 @@ mod filters;
 mod keys;
 pub mod schema;
 mod settings;
+mod sources;
 
 use std::fmt;
 use std::fs;
@@ -32,6 +33,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub use filters::StoredFilter;
 pub use keys::ApiKeyRecord;
 pub use schema::SUPPORTED_VERSION;
+pub use sources::StoredSource;
 
 /// The database's file name inside the state directory.
 pub const DB_FILE: &str = "airsift.db";
@@ -616,8 +618,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 6,
-            "filters, api_keys, settings, and the scan journal, devices and sources"
+            tables, 7,
+            "filters, api_keys, settings, the scan journal, devices and sources, capture sources"
         );
     }
 

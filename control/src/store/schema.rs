@@ -46,6 +46,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         rec  BLOB NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: capture datasources (control/src/datasource): the definition each was added with,
+    // its number, whether it is closed or paused, and its channel state (JSON).
+    r#"
+    CREATE TABLE capture_sources (
+        uuid       TEXT PRIMARY KEY,
+        number     INTEGER NOT NULL UNIQUE,
+        definition TEXT NOT NULL,
+        closed     INTEGER NOT NULL,
+        paused     INTEGER NOT NULL,
+        channel    TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema version this build reads and writes.

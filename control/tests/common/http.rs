@@ -218,6 +218,17 @@ impl ApiServer {
         ApiServer::start_args(state_dir, &args)
     }
 
+    /// Starts with no capture source: the API alone (sources could be added over REST).
+    pub fn start_without_source(state_dir: &Path) -> ApiServer {
+        let args: Vec<String> = ["run", "--state-dir"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([state_dir.display().to_string()])
+            .chain(["--listen".to_string(), "127.0.0.1:0".to_string()])
+            .collect();
+        ApiServer::start_args(state_dir, &args)
+    }
+
     pub fn start_args(state_dir: &Path, args: &[String]) -> ApiServer {
         ApiServer::launch(
             state_dir,

@@ -32,15 +32,19 @@ pub struct FrameMeta {
     pub ts_ns: u64,
     /// The filter generation that passed it.
     pub generation: u64,
+    /// The number of the capture source that saw it (one pcapng interface per source).
+    pub source: u32,
 }
 
 /// Copies of passed frames, back to back.
 #[derive(Debug)]
 pub struct PassedBatch {
-    /// Which worker filled it (the sink thread returns it there).
+    /// Which worker filled it.
     pub worker: usize,
     pub bytes: Vec<u8>,
     pub frames: Vec<FrameMeta>,
+    /// Where the sink thread returns it once written: its worker's empty-buffer queue.
+    pub home: Option<Sender<PassedBatch>>,
 }
 
 impl PassedBatch {
@@ -49,6 +53,15 @@ impl PassedBatch {
             worker,
             bytes: Vec::with_capacity(BATCH_BYTES),
             frames: Vec::with_capacity(BATCH_FRAMES),
+            home: None,
+        }
+    }
+
+    /// Gives the buffer back to the worker that filled it (dropped if that worker is gone).
+    pub fn go_home(mut self) {
+        self.clear();
+        if let Some(home) = self.home.clone() {
+            let _ = home.try_send(self);
         }
     }
 
@@ -83,6 +96,8 @@ pub struct SinkPort {
     wait: bool,
     /// When the current buffer got its first frame.
     first_at: Option<Instant>,
+    /// The source number written into every frame's metadata.
+    source: u32,
 }
 
 impl SinkPort {
@@ -96,7 +111,9 @@ impl SinkPort {
         let (give, take) = empty;
         for _ in 0..buffers {
             // The channel was made with room for `buffers`, so this cannot fail.
-            let _ = give.try_send(PassedBatch::new(worker));
+            let mut b = PassedBatch::new(worker);
+            b.home = Some(give.clone());
+            let _ = give.try_send(b);
         }
         SinkPort {
             current: None,
@@ -105,7 +122,13 @@ impl SinkPort {
             drops: 0,
             wait: false,
             first_at: None,
+            source: 0,
         }
+    }
+
+    /// Tags the frames this port hands over with source number `source`.
+    pub fn set_source(&mut self, source: u32) {
+        self.source = source;
     }
 
     /// Makes the port wait for the sink thread rather than drop frames. Only for a worker
@@ -146,6 +169,7 @@ impl SinkPort {
             linktype: frame.linktype,
             ts_ns: frame.ts_ns,
             generation,
+            source: self.source,
         });
         b.bytes.extend_from_slice(frame.data);
     }

@@ -1,8 +1,9 @@
 //! The pcapng log: passed frames written to files in a directory, rotated by size and by age.
 //!
 //! One writer, fed by the sink thread, so that a capture is one series of files rather than
-//! one per worker. Each file starts with a section header and one interface description per
-//! link type, named after the capture source; every frame keeps its own timestamp.
+//! one per worker. Each file starts with a section header; each capture source (and link type)
+//! gets an interface description named after the source where its first frame in the file
+//! is written; every frame keeps its own timestamp.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -25,16 +26,16 @@ pub struct LogConfig {
     pub max_bytes: u64,
     /// Start a new file once the current one is this old; zero = never.
     pub max_age: Duration,
-    /// Interface name in the files (`tpacket:wlan0`).
-    pub source_name: String,
+    /// Interface names by source number (`tpacket:wlan0`).
+    pub names: super::SourceNames,
 }
 
 /// The open file and what it needs to append to it.
 struct OpenFile {
     writer: PcapngWriter<BufWriter<File>>,
     opened: Instant,
-    /// Interface id per link type in this file.
-    interfaces: HashMap<u32, u32>,
+    /// Interface id per (source number, link type) in this file.
+    interfaces: HashMap<(u32, u32), u32>,
 }
 
 /// A rotating pcapng log.
@@ -79,13 +80,13 @@ impl RotatingLog {
         let Some(f) = self.open.as_mut() else {
             return Ok(());
         };
-        let id = match f.interfaces.get(&meta.linktype) {
+        let key = (meta.source, meta.linktype);
+        let id = match f.interfaces.get(&key) {
             Some(&id) => id,
             None => {
-                let id = f
-                    .writer
-                    .add_interface(meta.linktype, 0, Some(&self.cfg.source_name))?;
-                f.interfaces.insert(meta.linktype, id);
+                let name = self.cfg.names.get(meta.source);
+                let id = f.writer.add_interface(meta.linktype, 0, Some(&name))?;
+                f.interfaces.insert(key, id);
                 id
             }
         };
@@ -211,7 +212,7 @@ mod tests {
             prefix: "t".into(),
             max_bytes: 1000,
             max_age: Duration::ZERO,
-            source_name: "test".into(),
+            names: crate::sink::SourceNames::default(),
         })
         .unwrap();
         let data = [0u8; 100];
@@ -222,6 +223,7 @@ mod tests {
             linktype: 127,
             ts_ns: 1,
             generation: 1,
+            source: 0,
         };
         for _ in 0..30 {
             log.write(&meta, &data).unwrap();

@@ -7,8 +7,10 @@
 
 pub mod batch;
 pub mod log;
+pub mod names;
 pub mod pcapng_writer;
 pub mod stream;
 pub mod thread;
 
+pub use names::SourceNames;
 pub use pcapng_writer::PcapngWriter;

@@ -167,6 +167,16 @@ pub fn encode_preamble(application: &str, interfaces: &[InterfaceDesc<'_>]) -> i
     Ok(out)
 }
 
+/// Encodes Interface Description Blocks only: for interfaces added after a preamble was sent
+/// (their ids continue from the interfaces described before).
+pub fn encode_interfaces(interfaces: &[InterfaceDesc<'_>]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(48 * interfaces.len());
+    for &iface in interfaces {
+        put_idb(&mut out, iface)?;
+    }
+    Ok(out)
+}
+
 /// Appends one Enhanced Packet Block to `out`: what [`PcapngWriter::write_packet`] writes.
 ///
 /// The interface id is not checked (the buffer does not know the preamble it will follow);

@@ -37,81 +37,56 @@ pub struct SinkReport {
     pub first_error: Option<String>,
 }
 
-/// The running sink thread and the ports to give the workers.
-pub struct Sinks {
-    pub ports: Vec<SinkPort>,
+/// Batches in flight towards the sink thread, all workers together. Each worker also holds
+/// at most [`BUFFERS_PER_WORKER`] buffers, so this bounds nothing but the queue's length.
+const QUEUE: usize = BUFFERS_PER_WORKER * 16;
+
+/// The running sink thread. Ports for new workers can be made at any time, so sources can be
+/// added while others capture; the thread ends once [`SinkThread::join`] was called and the
+/// last port is gone, after writing everything handed over.
+pub struct SinkThread {
+    full: Sender<PassedBatch>,
     pub stats: Arc<SinkStats>,
     handle: JoinHandle<SinkReport>,
 }
 
-impl Sinks {
-    /// Starts the sink thread for `workers` workers. The thread ends when every port is
-    /// dropped (the workers have finished), after writing what they handed over.
-    pub fn start(
-        workers: usize,
-        log: Option<RotatingLog>,
-        hub: Arc<StreamHub>,
-    ) -> io::Result<Sinks> {
-        let (full_tx, full_rx) = bounded(BUFFERS_PER_WORKER * workers.max(1));
-        let mut ports = Vec::with_capacity(workers);
-        let mut returns = Vec::with_capacity(workers);
-        for w in 0..workers {
-            let (give, take) = bounded(BUFFERS_PER_WORKER);
-            returns.push(give.clone());
-            ports.push(SinkPort::new(
-                w,
-                BUFFERS_PER_WORKER,
-                full_tx.clone(),
-                (give, take),
-            ));
-        }
-        drop(full_tx);
+impl SinkThread {
+    pub fn start(log: Option<RotatingLog>, hub: Arc<StreamHub>) -> io::Result<SinkThread> {
+        let (full, full_rx) = bounded(QUEUE);
         let stats = Arc::new(SinkStats::default());
         let st = stats.clone();
         let handle = std::thread::Builder::new()
             .name("airsift-sink".into())
-            .spawn(move || run(full_rx, returns, log, hub, &st))?;
-        Ok(Sinks {
-            ports,
+            .spawn(move || run(full_rx, log, hub, &st))?;
+        Ok(SinkThread {
+            full,
             stats,
             handle,
         })
     }
 
-    /// Waits for the thread to finish (after every port was dropped).
-    pub fn join(self) -> SinkReport {
-        drop(self.ports);
-        self.handle.join().unwrap_or_default()
+    /// A port for a new worker, with its own [`BUFFERS_PER_WORKER`] buffers (allocated as
+    /// they are first used), tagging its frames with source number `source`.
+    pub fn port(&self, worker: usize, source: u32) -> SinkPort {
+        let mut p = SinkPort::new(
+            worker,
+            BUFFERS_PER_WORKER,
+            self.full.clone(),
+            bounded(BUFFERS_PER_WORKER),
+        );
+        p.set_source(source);
+        p
     }
 
-    /// Splits off the ports for the workers; join with [`SinkHandle::join`].
-    pub fn split(self) -> (Vec<SinkPort>, SinkHandle) {
-        (
-            self.ports,
-            SinkHandle {
-                stats: self.stats,
-                handle: self.handle,
-            },
-        )
-    }
-}
-
-/// The sink thread without its ports.
-pub struct SinkHandle {
-    pub stats: Arc<SinkStats>,
-    handle: JoinHandle<SinkReport>,
-}
-
-impl SinkHandle {
     /// Waits for the thread to finish; it does once every port has been dropped.
     pub fn join(self) -> SinkReport {
+        drop(self.full);
         self.handle.join().unwrap_or_default()
     }
 }
 
 fn run(
     full: Receiver<PassedBatch>,
-    returns: Vec<Sender<PassedBatch>>,
     mut log: Option<RotatingLog>,
     hub: Arc<StreamHub>,
     stats: &SinkStats,
@@ -122,7 +97,7 @@ fn run(
         report.first_error.get_or_insert_with(|| e.to_string());
     };
     loop {
-        let mut batch = match full.recv_timeout(TICK) {
+        let batch = match full.recv_timeout(TICK) {
             Ok(b) => b,
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(l) = log.as_mut() {
@@ -145,10 +120,7 @@ fn run(
             }
         }
         hub.publish(&batch);
-        batch.clear();
-        if let Some(r) = returns.get(batch.worker) {
-            let _ = r.try_send(batch);
-        }
+        batch.go_home();
     }
     if let Some(mut l) = log {
         if let Err(e) = l.close() {

@@ -85,6 +85,8 @@ pub struct TpacketSource {
     next: usize,
     linktype: u32,
     name: String,
+    iface: String,
+    ifindex: u32,
     drops: u64,
 }
 
@@ -185,6 +187,8 @@ impl TpacketSource {
             next: 0,
             linktype,
             name: format!("tpacket:{}", cfg.iface),
+            iface: cfg.iface.clone(),
+            ifindex,
             drops: 0,
         })
     }
@@ -204,7 +208,20 @@ impl Source for TpacketSource {
         let i = self.next;
         if !self.ring.ready(i) {
             let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-            socket::poll_readable(&self.fd, ms)?;
+            match socket::poll_readable(&self.fd, ms) {
+                Ok(_) => {}
+                // Down (it may come back up: the kernel re-attaches the socket) or gone.
+                Err(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
+                    if socket::if_index(&self.iface).ok() != Some(self.ifindex) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("interface {} went away", self.iface),
+                        ));
+                    }
+                    return Ok(Poll::Idle);
+                }
+                Err(e) => return Err(e),
+            }
             if !self.ring.ready(i) {
                 return Ok(Poll::Idle);
             }

@@ -194,7 +194,9 @@ pub fn bind(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
     check(r, "bind(AF_PACKET)").map(drop)
 }
 
-/// Waits until the socket is readable or `timeout_ms` passes. EINTR counts as a timeout.
+/// Waits until the socket is readable or `timeout_ms` passes. EINTR counts as a timeout. A
+/// pending socket error (the kernel sets ENETDOWN when the interface goes down or away) is
+/// taken, which clears it, and returned.
 pub fn poll_readable(fd: &OwnedFd, timeout_ms: i32) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd: fd.as_raw_fd(),
@@ -210,6 +212,24 @@ pub fn poll_readable(fd: &OwnedFd, timeout_ms: i32) -> io::Result<bool> {
         } else {
             Err(e)
         };
+    }
+    if p.revents & libc::POLLERR != 0 {
+        let mut err: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: SO_ERROR writes one c_int into `err`, whose size is passed in `len`.
+        let g = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut err as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        check(g, "getsockopt(SO_ERROR)")?;
+        if err != 0 {
+            return Err(io::Error::from_raw_os_error(err));
+        }
     }
     Ok(r > 0)
 }

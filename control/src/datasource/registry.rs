@@ -1,0 +1,720 @@
+//! The source registry: every capture datasource of this host, with its stable UUID and
+//! number, its definition, its state (running, paused, closed, error with reason and
+//! retries), its counters across reopenings, and Kismet's datasource record. It owns the
+//! running dataplane and adds, pauses and closes source groups in it while others capture.
+//!
+//! Changes are stored before they are answered (when a store is given), so a restart
+//! reopens the same sources; a source that cannot open is kept in error and retried with
+//! backoff by [`SourceRegistry::tick`], which also samples the per-second counters.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use dataplane::plane::{Dataplane, GroupConfig, GroupView, SourceGroup};
+use dataplane::worker::CounterSnapshot;
+use serde_json::{json, Map, Value};
+
+use super::definition::{self, Definition, Kind};
+use super::open::{self, OpenError, RingDefaults};
+use super::rrd::CounterRrd;
+use super::types::{self, Driver};
+use crate::store::{Store, StoredSource};
+
+/// Longest wait between two attempts to reopen a failed source.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Why a registry operation was refused; the API maps each to its status.
+#[derive(Debug)]
+pub enum SourceError {
+    /// 400: a bad definition, option, interface or file.
+    Invalid(String),
+    /// 404: no source with that UUID.
+    NotFound(String),
+    /// 409: the interface is captured by another source, or the operation does not apply.
+    Conflict(String),
+    /// 500: the store failed.
+    Internal(String),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Invalid(m)
+            | SourceError::NotFound(m)
+            | SourceError::Conflict(m)
+            | SourceError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+/// One datasource.
+struct Entry {
+    uuid: String,
+    number: u32,
+    text: String,
+    def: Definition,
+    name: String,
+    group: Option<SourceGroup>,
+    linktype: u32,
+    closed: bool,
+    paused: bool,
+    error: Option<String>,
+    warning: String,
+    retries: u32,
+    total_retries: u32,
+    next_retry: Option<Instant>,
+    /// Counters of earlier runs (a closed and reopened source keeps counting).
+    carried: CounterSnapshot,
+    channel: Value,
+    /// Frames and bytes per second, minute and hour (Kismet's `packets_rrd` and
+    /// `packets_datasize_rrd`), sampled once a second by [`SourceRegistry::tick`].
+    packets_rrd: CounterRrd,
+    bytes_rrd: CounterRrd,
+}
+
+impl Entry {
+    fn counters(&self) -> CounterSnapshot {
+        let mut c = self.carried;
+        if let Some(g) = &self.group {
+            c.add(&g.view().totals());
+        }
+        c
+    }
+
+    fn running(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| !g.view().finished())
+    }
+
+    fn stored(&self) -> StoredSource {
+        StoredSource {
+            uuid: self.uuid.clone(),
+            number: self.number,
+            definition: self.text.clone(),
+            closed: self.closed,
+            paused: self.paused,
+            channel: self.channel.to_string(),
+        }
+    }
+
+    /// Ends the running group and keeps its counters.
+    fn stop(&mut self) -> Vec<String> {
+        match self.group.take() {
+            Some(g) => {
+                let (report, _) = g.close();
+                self.carried.add(&report.totals);
+                report.errors
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The registry; see the module doc.
+pub struct SourceRegistry {
+    plane: Dataplane,
+    store: Option<Arc<Store>>,
+    defaults: RingDefaults,
+    entries: Mutex<Vec<Entry>>,
+    /// The process's cores, to give each new source free ones.
+    ncores: usize,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn uuid_for(number: u32) -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    b[6] = (b[6] & 0x0F) | 0x40;
+    b[8] = (b[8] & 0x3F) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    let _ = number;
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+impl SourceRegistry {
+    pub fn new(plane: Dataplane, store: Option<Arc<Store>>, defaults: RingDefaults) -> Self {
+        SourceRegistry {
+            plane,
+            store,
+            defaults,
+            entries: Mutex::new(Vec::new()),
+            ncores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn plane(&self) -> &Dataplane {
+        &self.plane
+    }
+
+    /// The dataplane, to shut down after [`SourceRegistry::close_all`].
+    pub fn into_plane(self) -> Dataplane {
+        self.plane
+    }
+
+    fn save(&self, e: &Entry) -> Result<(), SourceError> {
+        match &self.store {
+            Some(s) => s
+                .save_capture_source(&e.stored())
+                .map_err(|err| SourceError::Internal(format!("cannot store the source: {err}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Reopens the stored sources (those not closed); one that fails stays in error and is
+    /// retried. Returns what to tell the operator.
+    pub fn restore(&self) -> Result<Vec<String>, SourceError> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let stored = store
+            .capture_sources()
+            .map_err(|e| SourceError::Internal(e.to_string()))?;
+        let mut notes = Vec::new();
+        for s in stored {
+            let def = match definition::parse(&s.definition) {
+                Ok(d) => d,
+                Err(e) => {
+                    notes.push(format!("stored source {} ignored: {e}", s.uuid));
+                    continue;
+                }
+            };
+            let mut e = Entry {
+                uuid: s.uuid,
+                number: s.number,
+                name: def
+                    .options
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| s.definition.clone()),
+                text: s.definition,
+                def,
+                group: None,
+                linktype: 0,
+                closed: s.closed,
+                paused: s.paused,
+                error: None,
+                warning: String::new(),
+                retries: 0,
+                total_retries: 0,
+                next_retry: None,
+                carried: CounterSnapshot::default(),
+                channel: serde_json::from_str(&s.channel).unwrap_or_else(|_| json!({})),
+                packets_rrd: CounterRrd::from_counter(0, now_secs()),
+                bytes_rrd: CounterRrd::from_counter(0, now_secs()),
+            };
+            if !e.closed {
+                let mut entries = self.lock();
+                if let Err(err) = self.start(&mut e, &entries) {
+                    notes.push(format!("{}: {err}; retrying", e.name));
+                    e.error = Some(err.to_string());
+                    e.next_retry = Some(Instant::now() + Duration::from_secs(1));
+                } else {
+                    notes.push(format!("{}: reopened", e.name));
+                }
+                entries.push(e);
+            } else {
+                self.lock().push(e);
+            }
+        }
+        Ok(notes)
+    }
+
+    /// Cores for `n` workers: the definition's, else the ones no running source uses, else
+    /// shared (with a warning).
+    fn cores_for(&self, e: &Entry, n: usize, others: &[Entry]) -> (Vec<Option<usize>>, String) {
+        if let Some(c) = e
+            .def
+            .options
+            .cores
+            .as_ref()
+            .or(self.defaults.cores.as_ref())
+        {
+            return (c.iter().map(|&c| Some(c)).collect(), String::new());
+        }
+        let used: Vec<usize> = others
+            .iter()
+            .filter_map(|o| o.group.as_ref())
+            .flat_map(|g| g.view().workers())
+            .filter_map(|w| w.core)
+            .collect();
+        let free: Vec<usize> = (0..self.ncores).filter(|c| !used.contains(c)).collect();
+        if free.len() >= n {
+            return (free[..n].iter().map(|&c| Some(c)).collect(), String::new());
+        }
+        let cores: Vec<Option<usize>> = (0..n)
+            .map(|i| Some(free.get(i).copied().unwrap_or(i % self.ncores)))
+            .collect();
+        (
+            cores,
+            format!(
+                "not enough free cores for {n} worker(s): sharing cores with other sources; \
+                 set cores= in the definition to choose"
+            ),
+        )
+    }
+
+    /// Opens the rings and starts the workers of `e` (which is not in `others`).
+    fn start(&self, e: &mut Entry, others: &[Entry]) -> Result<(), OpenError> {
+        let group = (std::process::id() as u16).wrapping_add(e.number as u16 * 7919);
+        let opened = open::open(&e.def, &self.defaults, group)?;
+        let n = opened.rings.len();
+        let (cores, warning) = self.cores_for(e, n, others);
+        let mut warn = warning;
+        for n in &opened.notices {
+            if !warn.is_empty() {
+                warn.push_str("; ");
+            }
+            warn.push_str(n);
+        }
+        let g = self
+            .plane
+            .add(
+                GroupConfig {
+                    number: e.number,
+                    name: e.name.clone(),
+                    sources: opened.rings,
+                    cores,
+                },
+                (0..n).map(|_| dataplane::worker::NoObserver).collect(),
+            )
+            .map_err(|err| OpenError::Failed(format!("cannot start the workers: {err}")))?;
+        g.set_paused(e.paused);
+        e.group = Some(g);
+        e.linktype = opened.linktype;
+        e.warning = warn;
+        e.error = None;
+        e.retries = 0;
+        e.next_retry = None;
+        Ok(())
+    }
+
+    /// The source capturing `iface` (not closed), other than `except`.
+    fn user_of<'a>(entries: &'a [Entry], iface: &str, except: &str) -> Option<&'a Entry> {
+        entries.iter().find(|e| {
+            e.uuid != except
+                && !e.closed
+                && e.def.kind != Some(Kind::Pcap)
+                && e.def.interface == iface
+        })
+    }
+
+    /// `add_source`: parses, checks, opens and starts; stores the source; returns its record.
+    pub fn add(&self, text: &str) -> Result<Value, SourceError> {
+        let def = definition::parse(text).map_err(|e| SourceError::Invalid(e.to_string()))?;
+        let mut entries = self.lock();
+        if def.kind != Some(Kind::Pcap) {
+            if let Some(u) = Self::user_of(&entries, &def.interface, "") {
+                return Err(SourceError::Conflict(format!(
+                    "interface {} is already captured by source {} ({})",
+                    def.interface, u.name, u.uuid
+                )));
+            }
+        } else if !std::path::Path::new(&def.interface).is_file() {
+            return Err(SourceError::Invalid(format!(
+                "no such capture file: {}",
+                def.interface
+            )));
+        }
+        let number = entries.iter().map(|e| e.number).max().unwrap_or(0) + 1;
+        let uuid = match &def.options.uuid {
+            Some(u) if entries.iter().any(|e| &e.uuid == u) => {
+                return Err(SourceError::Conflict(format!(
+                    "a source with UUID {u} exists"
+                )))
+            }
+            Some(u) => u.clone(),
+            None => uuid_for(number),
+        };
+        let mut e = Entry {
+            uuid,
+            number,
+            name: def
+                .options
+                .name
+                .clone()
+                .unwrap_or_else(|| text.trim().to_string()),
+            text: text.trim().to_string(),
+            def,
+            group: None,
+            linktype: 0,
+            closed: false,
+            paused: false,
+            error: None,
+            warning: String::new(),
+            retries: 0,
+            total_retries: 0,
+            next_retry: None,
+            carried: CounterSnapshot::default(),
+            channel: json!({}),
+            packets_rrd: CounterRrd::from_counter(0, now_secs()),
+            bytes_rrd: CounterRrd::from_counter(0, now_secs()),
+        };
+        self.start(&mut e, &entries).map_err(|err| match err {
+            OpenError::Invalid(m) | OpenError::Missing(m) => SourceError::Invalid(m),
+            OpenError::Failed(m) => SourceError::Conflict(m),
+        })?;
+        if let Err(err) = self.save(&e) {
+            e.stop();
+            return Err(err);
+        }
+        let rec = self.render(&e);
+        entries.push(e);
+        Ok(rec)
+    }
+
+    fn find<'a>(entries: &'a mut [Entry], uuid: &str) -> Result<&'a mut Entry, SourceError> {
+        entries
+            .iter_mut()
+            .find(|e| e.uuid.eq_ignore_ascii_case(uuid))
+            .ok_or_else(|| SourceError::NotFound(format!("no capture datasource with UUID {uuid}")))
+    }
+
+    /// `close_source`: drains and releases everything; keeps the record and counters.
+    pub fn close(&self, uuid: &str) -> Result<Value, SourceError> {
+        let mut entries = self.lock();
+        let e = Self::find(&mut entries, uuid)?;
+        e.stop();
+        e.closed = true;
+        e.error = None;
+        e.next_retry = None;
+        self.save(e)?;
+        Ok(self.render(e))
+    }
+
+    /// `open_source`: starts a closed (or failed) source again.
+    pub fn open(&self, uuid: &str) -> Result<Value, SourceError> {
+        let mut entries = self.lock();
+        let i = entries
+            .iter()
+            .position(|e| e.uuid.eq_ignore_ascii_case(uuid))
+            .ok_or_else(|| {
+                SourceError::NotFound(format!("no capture datasource with UUID {uuid}"))
+            })?;
+        if entries[i].running() {
+            return Ok(self.render(&entries[i]));
+        }
+        let mut e = entries.remove(i);
+        if e.def.kind != Some(Kind::Pcap) {
+            if let Some(u) = Self::user_of(&entries, &e.def.interface, &e.uuid) {
+                let msg = format!(
+                    "interface {} is already captured by source {} ({})",
+                    e.def.interface, u.name, u.uuid
+                );
+                entries.insert(i, e);
+                return Err(SourceError::Conflict(msg));
+            }
+        }
+        e.stop();
+        e.closed = false;
+        let started = self.start(&mut e, &entries);
+        let saved = self.save(&e);
+        let rec = self.render(&e);
+        entries.insert(i, e);
+        started.map_err(|err| SourceError::Conflict(err.to_string()))?;
+        saved?;
+        Ok(rec)
+    }
+
+    /// `pause_source` / `resume_source`.
+    pub fn set_paused(&self, uuid: &str, paused: bool) -> Result<Value, SourceError> {
+        let mut entries = self.lock();
+        let e = Self::find(&mut entries, uuid)?;
+        e.paused = paused;
+        if let Some(g) = &e.group {
+            g.set_paused(paused);
+        }
+        self.save(e)?;
+        Ok(self.render(e))
+    }
+
+    /// Channel commands: only a cfg80211 radio can tune; anything else is a 409 saying so.
+    pub fn set_channel(&self, uuid: &str, what: &str) -> Result<Value, SourceError> {
+        let mut entries = self.lock();
+        let e = Self::find(&mut entries, uuid)?;
+        let radio = e.def.kind != Some(Kind::Pcap)
+            && std::path::Path::new("/sys/class/net")
+                .join(&e.def.interface)
+                .join("phy80211")
+                .exists();
+        if !radio {
+            return Err(SourceError::Conflict(format!(
+                "{} is not a cfg80211 Wi-Fi radio, so it cannot {what}",
+                e.def.interface
+            )));
+        }
+        Err(SourceError::Conflict(format!(
+            "{}: channel control is not available for this source",
+            e.def.interface
+        )))
+    }
+
+    /// The UUID of the source (not closed) capturing interface `iface`.
+    pub fn user_of_interface(&self, iface: &str) -> Option<String> {
+        Self::user_of(&self.lock(), iface, "").map(|e| e.uuid.clone())
+    }
+
+    /// Every capture datasource's record, by number.
+    pub fn records(&self) -> Vec<Value> {
+        self.lock().iter().map(|e| self.render(e)).collect()
+    }
+
+    /// One record by UUID (case-insensitive).
+    pub fn record(&self, uuid: &str) -> Option<Value> {
+        self.lock()
+            .iter()
+            .find(|e| e.uuid.eq_ignore_ascii_case(uuid))
+            .map(|e| self.render(e))
+    }
+
+    /// Running groups' views with their source numbers and names, for stats and metrics.
+    pub fn groups(&self) -> Vec<(u32, String, GroupView)> {
+        self.lock()
+            .iter()
+            .filter_map(|e| {
+                e.group
+                    .as_ref()
+                    .map(|g| (e.number, e.name.clone(), g.view().clone()))
+            })
+            .collect()
+    }
+
+    /// The kinds of the running sources (`tpacket`, `afxdp`, `pcap`), each once.
+    pub fn backends(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for e in self.lock().iter().filter(|e| e.group.is_some()) {
+            let k = match e.def.kind {
+                Some(Kind::Pcap) => "pcap",
+                Some(Kind::Afxdp { .. }) => "afxdp",
+                _ => "tpacket",
+            };
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Per source: number, name, counters across reopenings.
+    pub fn counters(&self) -> Vec<(u32, String, CounterSnapshot)> {
+        self.lock()
+            .iter()
+            .map(|e| (e.number, e.name.clone(), e.counters()))
+            .collect()
+    }
+
+    /// True when no source is running (every finite source has ended).
+    pub fn all_finished(&self) -> bool {
+        self.lock().iter().all(|e| !e.running())
+    }
+
+    /// Moves live sources whose workers failed (the interface went away) into error, and
+    /// retries failed sources whose backoff has passed (1 s, doubling, at most 30 s).
+    pub fn tick(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let mut entries = self.lock();
+        let now = Instant::now();
+        let secs = now_secs();
+        for e in entries.iter_mut() {
+            let c = e.counters();
+            e.packets_rrd.sample(c.frames, secs);
+            e.bytes_rrd.sample(c.bytes, secs);
+            let live = e.def.kind != Some(Kind::Pcap);
+            if live && e.group.as_ref().is_some_and(|g| g.view().finished()) {
+                let errors = e.stop();
+                let reason = if errors.is_empty() {
+                    "the capture ended".to_string()
+                } else {
+                    errors.join("; ")
+                };
+                notes.push(format!("{}: {reason}; retrying", e.name));
+                e.error = Some(reason);
+                e.retries = 0;
+                e.next_retry = Some(now + Duration::from_secs(1));
+            }
+        }
+        let due: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                !e.closed && e.group.is_none() && e.next_retry.is_some_and(|t| t <= now)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in due {
+            let mut e = entries.remove(i);
+            match self.start(&mut e, &entries) {
+                Ok(()) => notes.push(format!(
+                    "{}: opened after {} retries",
+                    e.name, e.total_retries
+                )),
+                Err(err) => {
+                    e.retries += 1;
+                    e.total_retries += 1;
+                    let wait = Duration::from_secs(1u64 << e.retries.min(5)).min(MAX_BACKOFF);
+                    e.next_retry = Some(now + wait);
+                    e.error = Some(err.to_string());
+                }
+            }
+            entries.insert(i, e);
+        }
+        notes
+    }
+
+    /// Closes every source (draining their rings); the dataplane can then shut down.
+    pub fn close_all(&self) -> (CounterSnapshot, Vec<String>) {
+        let mut errors = Vec::new();
+        let mut total = CounterSnapshot::default();
+        for e in self.lock().iter_mut() {
+            errors.extend(e.stop());
+            total.add(&e.counters());
+        }
+        (total, errors)
+    }
+
+    /// Kismet's datasource record (reference: `datasource_add_source_pcapfile_response.json`)
+    /// plus `airsift.datasource.workers`.
+    fn render(&self, e: &Entry) -> Value {
+        let c = e.counters();
+        let running = e.running();
+        let now = now_secs();
+        let channel = |k: &str| e.channel.get(k).cloned();
+        let hop_channels = e
+            .def
+            .options
+            .channels
+            .clone()
+            .map(|c| json!(c))
+            .or_else(|| channel("channels"))
+            .unwrap_or_else(|| json!([]));
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(format!("kismet.datasource.{k}"), v);
+        };
+        put("source_number", e.number.into());
+        put(
+            "source_key",
+            (e.number as u64 * 2_654_435_761 % (1 << 32)).into(),
+        );
+        put("cmd_pending", 0.into());
+        put("paused", u8::from(e.paused).into());
+        put("ipc_binary", "".into());
+        put("ipc_pid", std::process::id().into());
+        put("running", u8::from(running).into());
+        put("datasource_version", env!("CARGO_PKG_VERSION").into());
+        put("remote_ip", "".into());
+        put("remote", 0.into());
+        put("passive", 0.into());
+        put("name", e.name.clone().into());
+        put("uuid", e.uuid.clone().into());
+        put("definition", e.text.clone().into());
+        put("interface", e.def.interface.clone().into());
+        put(
+            "capture_interface",
+            if e.def.kind == Some(Kind::Pcap) {
+                "".into()
+            } else {
+                e.def.interface.clone().into()
+            },
+        );
+        put(
+            "hardware",
+            match e.def.kind {
+                Some(Kind::Afxdp { .. }) => "AF_XDP".into(),
+                Some(Kind::Tpacket) => "TPACKET_V3".into(),
+                _ => "".into(),
+            },
+        );
+        put("dlt", e.linktype.into());
+        put("warning", e.warning.clone().into());
+        put("channels", hop_channels.clone());
+        put(
+            "hopping",
+            u8::from(e.def.options.hop.unwrap_or(false)).into(),
+        );
+        put(
+            "channel",
+            channel("channel")
+                .or_else(|| e.def.options.channel.clone().map(Value::from))
+                .unwrap_or_else(|| "".into()),
+        );
+        put("hop_rate", json!(e.def.options.hop_rate.unwrap_or(0.0)));
+        put("hop_channels", hop_channels);
+        put("hop_split", 0.into());
+        put("hop_offset", 0.into());
+        put("hop_shuffle", 0.into());
+        put("hop_shuffle_skip", 0.into());
+        put("error", u8::from(e.error.is_some()).into());
+        put("error_reason", e.error.clone().unwrap_or_default().into());
+        put("num_packets", c.frames.into());
+        put("num_error_packets", c.malformed.into());
+        put("packets_rrd", e.packets_rrd.render(now));
+        put("packets_datasize_rrd", e.bytes_rrd.render(now));
+        put("retry", u8::from(e.error.is_some() && !e.closed).into());
+        put("retry_attempts", e.retries.into());
+        put("total_retry_attempts", e.total_retries.into());
+        put("info.antenna_type", "".into());
+        put("info.antenna_gain", 0.into());
+        put("info.antenna_orientation", 0.into());
+        put("info.antenna_beamwidth", 0.into());
+        put("info.amp_type", "".into());
+        put("info.amp_gain", 0.into());
+        put("linktype_override", 0.into());
+        put(
+            "type_driver",
+            types::driver(match e.def.kind {
+                Some(Kind::Pcap) => Driver::Pcapfile,
+                Some(Kind::Afxdp { .. }) => Driver::Afxdp,
+                _ => Driver::Tpacket,
+            }),
+        );
+        let workers: Vec<Value> = e
+            .group
+            .as_ref()
+            .map(|g| {
+                let v = g.view();
+                v.workers()
+                    .iter()
+                    .zip(v.counters.iter())
+                    .map(|(w, k)| {
+                        let mut o = match serde_json::to_value(k.snapshot()) {
+                            Ok(Value::Object(o)) => o,
+                            _ => Map::new(),
+                        };
+                        o.insert("ring".into(), w.source.clone().into());
+                        o.insert("core".into(), json!(w.core));
+                        o.insert("pinned".into(), w.pinned.into());
+                        o.insert(
+                            "filter_generation".into(),
+                            k.generation
+                                .load(std::sync::atomic::Ordering::Relaxed)
+                                .into(),
+                        );
+                        Value::Object(o)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        m.insert("airsift.datasource.workers".into(), Value::Array(workers));
+        m.insert(
+            "airsift.datasource.counters".into(),
+            serde_json::to_value(c).unwrap_or(Value::Null),
+        );
+        m.insert("airsift.datasource.closed".into(), e.closed.into());
+        Value::Object(m)
+    }
+}

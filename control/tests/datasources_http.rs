@@ -1,0 +1,450 @@
+//! Capture datasources managed over REST while capture runs (API.md section 5), in a lab
+//! namespace (root; skipped otherwise): airsift starts with no source; a TPACKET source on a
+//! veth and one on a radiotap TUN are added at runtime, in both definition forms and both
+//! body encodings; `airsift-inject` (no code shared with capture) sends different frames into
+//! each; per-source counters and the log's per-interface frames are exact; pause, resume,
+//! close and open behave as section 5 says; a restart restores both sources with the same
+//! UUIDs; an interface removed and re-created is picked up again by the retry; and every
+//! error of section 5 is answered with its status and changes nothing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::http::{ApiServer, Cred};
+use common::{Injector, Netns};
+use dataplane::capfile::CaptureFile;
+use serde_json::{json, Value};
+
+const VETH_CAPTURE: &str = "rt_aircrack_test1_multins-fcs.pcap";
+const TUN_CAPTURE: &str = "rt_wltrace_trace-bigendian-5ghz.pcap";
+const NUM: &str = "kismet.datasource.num_packets";
+const UUID: &str = "kismet.datasource.uuid";
+
+fn start(ns: &Netns, state: &Path, log: &Path) -> ApiServer {
+    let args: Vec<String> = [
+        "run",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--log-dir",
+        log.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    ApiServer::start_in_ns(ns, state, &args)
+}
+
+fn record(s: &ApiServer, uuid: &str) -> Value {
+    let r = s.get(
+        &format!("/datasource/by-uuid/{uuid}/source.json"),
+        &Cred::admin(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn packets(s: &ApiServer, uuid: &str) -> u64 {
+    record(s, uuid)[NUM].as_u64().unwrap()
+}
+
+fn discarded(s: &ApiServer, uuid: &str) -> u64 {
+    record(s, uuid)["airsift.datasource.counters"]["discarded"]
+        .as_u64()
+        .unwrap()
+}
+
+fn wait_packets(s: &ApiServer, uuid: &str, n: u64) {
+    common::wait_until(
+        &format!("{n} frames on {uuid}"),
+        Duration::from_secs(120),
+        || packets(s, uuid) >= n,
+    );
+    assert_eq!(packets(s, uuid), n, "frames counted more than once");
+}
+
+/// Sends the capture once through a fresh injector and returns how many frames went out.
+fn inject(ns: &Netns, args: &[&str], cap: &str) -> u64 {
+    let path = common::capture(cap);
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--pcap", path.to_str().unwrap(), "--rate", "5000"]);
+    let mut inj = Injector::start(ns, &all);
+    let n = inj.send();
+    inj.finish();
+    n
+}
+
+/// A Kismet client's calls: GET for the state commands, form-encoded POST for the others.
+fn get_cmd(s: &ApiServer, uuid: &str, cmd: &str, cred: &Cred) -> common::http::Reply {
+    s.get(&format!("/datasource/by-uuid/{uuid}/{cmd}.cmd"), cred)
+}
+
+/// Frames per interface name in every log file.
+fn logged_per_interface(dir: &Path) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let cap = CaptureFile::open(&f).unwrap();
+        let ifaces = cap.interfaces();
+        for r in cap.records() {
+            let r = r.unwrap();
+            let name = ifaces[r.interface as usize]
+                .name
+                .clone()
+                .unwrap_or_default();
+            *out.entry(name).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn sources_are_managed_at_runtime_and_survive_a_restart() {
+    if common::skip_unless_root("sources_are_managed_at_runtime_and_survive_a_restart") {
+        return;
+    }
+    let ns = Netns::with_veth("dsrc");
+    let dir = common::scratch("dsrc");
+    let (state, log) = (dir.join("state"), dir.join("log"));
+    let mut s = start(&ns, &state, &log);
+    let admin = Cred::admin();
+    // No source yet: the API serves and lists none.
+    let all = s.get("/datasource/all_sources.json", &admin).json();
+    assert_eq!(all, json!([]));
+
+    // A TPACKET source on the veth, airsift's form, JSON body.
+    let r = s.post_json(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "tpacket:vb:link_type=radiotap,name=veth-src"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let veth = r.json();
+    assert_eq!(veth["kismet.datasource.name"], "veth-src");
+    assert_eq!(veth["kismet.datasource.running"], 1);
+    assert_eq!(veth["kismet.datasource.interface"], "vb");
+    assert_eq!(veth["kismet.datasource.dlt"], 127);
+    assert_eq!(
+        veth["kismet.datasource.type_driver"]["kismet.datasource.driver.type"],
+        "tpacket"
+    );
+    let veth = veth[UUID].as_str().unwrap().to_string();
+
+    // A radiotap TUN (made by the injector), Kismet's bare-interface form, form body.
+    let tun_path = common::capture(TUN_CAPTURE);
+    let mut tun = Injector::start(
+        &ns,
+        &[
+            "tun",
+            "--name",
+            "rt0",
+            "--pcap",
+            tun_path.to_str().unwrap(),
+            "--rate",
+            "5000",
+        ],
+    );
+    let r = s.post_form(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "rt0:name=tun-src"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let tunrec = r.json();
+    assert_eq!(
+        tunrec["kismet.datasource.dlt"], 127,
+        "auto link type from ARPHRD 803"
+    );
+    let tun_uuid = tunrec[UUID].as_str().unwrap().to_string();
+    assert_ne!(tun_uuid, veth);
+    let all = s.get("/datasource/all_sources.json", &admin).json();
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+
+    // Different frames into each: each source counts exactly its own.
+    let a = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    let b = tun.send();
+    wait_packets(&s, &veth, a);
+    wait_packets(&s, &tun_uuid, b);
+    let st = s.get("/dataplane/stats.json", &admin).json();
+    let by_name: HashMap<String, u64> = st["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().to_string(),
+                x["frames"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_name["veth-src"], a, "{st}");
+    assert_eq!(by_name["tun-src"], b, "{st}");
+    assert_eq!(st["total"]["frames"], a + b, "{st}");
+    assert!(st["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["source_name"].is_string()));
+    let metrics = s.get("/metrics", &admin).text();
+    assert!(metrics.contains("source_name=\"veth-src\""), "{metrics}");
+
+    // Pause (the Python client's GET): frames are read and discarded, counters stand still.
+    let r = get_cmd(&s, &veth, "pause_source", &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(record(&s, &veth)["kismet.datasource.paused"], 1);
+    let a2 = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    common::wait_until("paused frames discarded", Duration::from_secs(120), || {
+        discarded(&s, &veth) >= a2
+    });
+    assert_eq!(discarded(&s, &veth), a2);
+    assert_eq!(packets(&s, &veth), a, "a paused source counted frames");
+    let r = get_cmd(&s, &veth, "resume_source", &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a3 = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    wait_packets(&s, &veth, a + a3);
+
+    // Close releases the interface: another source can take it, the first cannot reopen
+    // while it is taken, and reopens once it is free again.
+    let r = get_cmd(&s, &veth, "close_source", &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rec = record(&s, &veth);
+    assert_eq!(rec["kismet.datasource.running"], 0);
+    assert_eq!(rec[NUM], a + a3, "a closed source keeps its counters");
+    let r = s.post_json(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "tpacket:vb:link_type=radiotap,name=second"}),
+    );
+    assert_eq!(r.status, 200, "the closed source released vb: {}", r.text());
+    let second = r.json()[UUID].as_str().unwrap().to_string();
+    let r = get_cmd(&s, &veth, "open_source", &admin);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text().contains("second"),
+        "names the source using vb: {}",
+        r.text()
+    );
+    assert_eq!(get_cmd(&s, &second, "close_source", &admin).status, 200);
+    let r = get_cmd(&s, &veth, "open_source", &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a4 = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    wait_packets(&s, &veth, a + a3 + a4);
+
+    // The log: one interface per source, named after it, holding exactly its passed frames.
+    let passed = |u: &str| {
+        record(&s, u)["airsift.datasource.counters"]["passed"]
+            .as_u64()
+            .unwrap()
+    };
+    let (veth_passed, tun_passed) = (passed(&veth), passed(&tun_uuid));
+    let totals: Value = serde_json::from_str(s.stop().trim()).unwrap();
+    let logged = logged_per_interface(&log);
+    assert_eq!(logged.get("veth-src"), Some(&veth_passed), "{logged:?}");
+    assert_eq!(logged.get("tun-src"), Some(&tun_passed), "{logged:?}");
+    assert_eq!(totals["log_frames"], veth_passed + tun_passed, "{totals}");
+
+    // Restart: both sources come back with the same UUIDs (the closed one stays closed).
+    let s = start(&ns, &state, &log);
+    let all = s.get("/datasource/all_sources.json", &admin).json();
+    let uuids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[UUID].as_str().unwrap())
+        .collect();
+    assert_eq!(uuids, [veth.as_str(), tun_uuid.as_str(), second.as_str()]);
+    assert_eq!(record(&s, &veth)["kismet.datasource.running"], 1);
+    assert_eq!(record(&s, &tun_uuid)["kismet.datasource.running"], 1);
+    assert_eq!(record(&s, &second)["kismet.datasource.running"], 0);
+
+    // The TUN goes away (the injector exits): the source fails and is retried; a new rt0
+    // is picked up and captures.
+    tun.finish();
+    common::wait_until("the TUN source in error", Duration::from_secs(60), || {
+        record(&s, &tun_uuid)["kismet.datasource.error"] == 1
+    });
+    let rec = record(&s, &tun_uuid);
+    assert_eq!(rec["kismet.datasource.running"], 0, "{rec}");
+    assert!(
+        !rec["kismet.datasource.error_reason"]
+            .as_str()
+            .unwrap()
+            .is_empty(),
+        "{rec}"
+    );
+    let mut tun2 = Injector::start(
+        &ns,
+        &[
+            "tun",
+            "--name",
+            "rt0",
+            "--pcap",
+            tun_path.to_str().unwrap(),
+            "--rate",
+            "5000",
+        ],
+    );
+    common::wait_until("the TUN source reopened", Duration::from_secs(60), || {
+        record(&s, &tun_uuid)["kismet.datasource.running"] == 1
+    });
+    let before = packets(&s, &tun_uuid);
+    let b2 = tun2.send();
+    wait_packets(&s, &tun_uuid, before + b2);
+    tun2.finish();
+}
+
+#[test]
+fn every_error_of_section_5() {
+    if common::skip_unless_root("every_error_of_section_5") {
+        return;
+    }
+    let ns = Netns::with_veth("dserr");
+    let dir = common::scratch("dserr");
+    let s = start(&ns, &dir.join("state"), &dir.join("log"));
+    let admin = Cred::admin();
+    let add = |def: &str| {
+        s.post_json(
+            "/datasource/add_source.cmd",
+            &admin,
+            &json!({ "definition": def }),
+        )
+    };
+    for (def, needle) in [
+        ("tpacket:vb:colour=blue", "unknown option \"colour\""),
+        ("tpacket:vb:hop=maybe", "hop=\"maybe\""),
+        ("bogus:thing", "unknown source kind"),
+        ("afxdp:vb:x", "queue"),
+        ("tpacket:nosuch0", "nosuch0"),
+        ("pcap:/nonexistent/file.pcap", "/nonexistent/file.pcap"),
+        ("afxdp:vb:7:link_type=radiotap", "receive queue"),
+    ] {
+        let r = add(def);
+        assert_eq!(r.status, 400, "{def}: {}", r.text());
+        let status = r.json()["status"].as_str().unwrap().to_string();
+        assert!(status.contains(needle), "{def}: {status}");
+    }
+    for body in [
+        json!({}),
+        json!({"definition": 5}),
+        json!({"definition": "vb", "x": 1}),
+    ] {
+        let r = s.post_json("/datasource/add_source.cmd", &admin, &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+    }
+    assert_eq!(
+        s.get("/datasource/all_sources.json", &admin).json(),
+        json!([]),
+        "nothing was added by a refused command"
+    );
+    // In use: a second source on the same interface is a 409 naming the first.
+    let r = add("tpacket:vb:link_type=radiotap,name=first");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let uuid = r.json()[UUID].as_str().unwrap().to_string();
+    let r = add("vb:name=again");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("first"), "{}", r.text());
+    // Channel control on something that is not a cfg80211 radio: 409 saying so.
+    for (cmd, body) in [
+        ("set_channel", json!({"channel": "6"})),
+        (
+            "set_channel",
+            json!({"rate": 5, "channels": ["1", "6", "11"]}),
+        ),
+        ("set_hop", json!({"hop": true})),
+    ] {
+        let r = s.post_form(
+            &format!("/datasource/by-uuid/{uuid}/{cmd}.cmd"),
+            &admin,
+            &body,
+        );
+        assert_eq!(r.status, 409, "{cmd}: {}", r.text());
+        assert!(r.text().contains("not a cfg80211"), "{}", r.text());
+    }
+    // Unknown UUID, malformed UUID, unknown command, readonly key.
+    let unknown = "00000000-1111-2222-3333-444444444444";
+    assert_eq!(get_cmd(&s, unknown, "close_source", &admin).status, 404);
+    assert_eq!(get_cmd(&s, "nope", "close_source", &admin).status, 400);
+    assert_eq!(get_cmd(&s, &uuid, "explode_source", &admin).status, 404);
+    let r = s.post_json(
+        "/auth/apikey/generate.cmd",
+        &admin,
+        &json!({"name": "reader", "role": "readonly", "duration": 0}),
+    );
+    let ro = Cred::Cookie(r.json()["token"].as_str().unwrap().to_string());
+    assert_eq!(get_cmd(&s, &uuid, "close_source", &ro).status, 403);
+    let r = s.post_json(
+        "/datasource/add_source.cmd",
+        &ro,
+        &json!({"definition": "tpacket:va"}),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(s.get("/datasource/list_interfaces.json", &ro).status, 403);
+    assert_eq!(s.get("/datasource/all_sources.json", &ro).status, 200);
+    assert_eq!(s.get("/datasource/types.json", &ro).status, 200);
+    assert_eq!(
+        record(&s, &uuid)["kismet.datasource.running"],
+        1,
+        "still running"
+    );
+}
+
+/// `list_interfaces` (the Python client's `.itjson`) names the namespace's interfaces and
+/// the source using each; `types` lists airsift's drivers.
+#[test]
+fn interfaces_and_types() {
+    if common::skip_unless_root("interfaces_and_types") {
+        return;
+    }
+    let ns = Netns::with_veth("dsif");
+    let dir = common::scratch("dsif");
+    let s = start(&ns, &dir.join("state"), &dir.join("log"));
+    let admin = Cred::admin();
+    let r = s.post_form(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "vb:link_type=radiotap"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let uuid = r.json()[UUID].as_str().unwrap().to_string();
+    let r = s.get("/datasource/list_interfaces.itjson", &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let lines: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_name = |n: &str| {
+        lines
+            .iter()
+            .find(|l| l["kismet.datasource.probed.interface"] == n)
+            .unwrap_or_else(|| panic!("{n} not listed: {lines:?}"))
+            .clone()
+    };
+    assert_eq!(
+        by_name("vb")["kismet.datasource.probed.in_use_uuid"],
+        uuid.as_str()
+    );
+    assert_eq!(
+        by_name("va")["kismet.datasource.probed.in_use_uuid"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    let types = s.get("/datasource/types.json", &admin).json();
+    let names: Vec<&str> = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kismet.datasource.driver.type"].as_str().unwrap())
+        .collect();
+    for t in ["tpacket", "afxdp", "pcapfile"] {
+        assert!(names.contains(&t), "{names:?}");
+    }
+}
