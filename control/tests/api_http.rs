@@ -735,7 +735,7 @@ fn the_live_stream_is_pcapng_that_a_reader_decodes() {
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(_) => continue, // read timeout: check the deadline
         }
-        let body = dechunk(&got);
+        let body = common::http::dechunk(&got);
         let frames = dataplane::capfile::CaptureFile::from_bytes(body.clone())
             .map(|c| c.records().filter_map(Result::ok).count())
             .unwrap_or(0);
@@ -750,25 +750,4 @@ fn the_live_stream_is_pcapng_that_a_reader_decodes() {
     let frames: Vec<_> = cap.records().filter_map(Result::ok).collect();
     assert!(frames.len() >= 5, "only {} frames streamed", frames.len());
     assert!(frames.iter().all(|f| f.linktype == 127));
-}
-
-/// The complete chunks of a chunked HTTP reply's body received so far (`raw` holds the head).
-fn dechunk(raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return body;
-    };
-    let mut rest = &raw[head_end + 4..];
-    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let n = std::str::from_utf8(&rest[..eol])
-            .ok()
-            .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
-            .expect("chunk size line");
-        if rest.len() < eol + 2 + n + 2 {
-            break;
-        }
-        body.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
-        rest = &rest[eol + 2 + n + 2..];
-    }
-    body
 }

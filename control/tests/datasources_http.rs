@@ -448,3 +448,138 @@ fn interfaces_and_types() {
         assert!(names.contains(&t), "{names:?}");
     }
 }
+
+/// Adding and closing another source while one captures at a steady rate loses none of the
+/// capturing source's frames, and the live stream names each source's interface.
+#[test]
+fn adding_and_closing_sources_disturbs_no_running_source() {
+    if common::skip_unless_root("adding_and_closing_sources_disturbs_no_running_source") {
+        return;
+    }
+    let ns = Netns::with_veth("dsadd");
+    for args in [
+        vec!["link", "add", "vc", "type", "veth", "peer", "name", "vd"],
+        vec!["link", "set", "vc", "mtu", "9000", "up"],
+        vec!["link", "set", "vd", "mtu", "9000", "up"],
+    ] {
+        let out = std::process::Command::new("ip")
+            .args(["-n", &ns.name])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = common::scratch("dsadd");
+    let s = start(&ns, &dir.join("state"), &dir.join("log"));
+    let admin = Cred::admin();
+    let r = s.post_json(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "tpacket:vb:link_type=radiotap,name=steady"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let steady = r.json()[UUID].as_str().unwrap().to_string();
+    let cap = common::capture(VETH_CAPTURE);
+    let mut inj = Injector::start(
+        &ns,
+        &[
+            "veth",
+            "--iface",
+            "va",
+            "--pcap",
+            cap.to_str().unwrap(),
+            "--rate",
+            "20000",
+            "--count",
+            "40000",
+        ],
+    );
+    // The injector sends for ~2 s on its own thread of control while sources come and go.
+    let sender = std::thread::spawn(move || {
+        let n = inj.send();
+        inj.finish();
+        n
+    });
+    let mut cycles = 0;
+    while !sender.is_finished() || cycles < 5 {
+        let r = s.post_json(
+            "/datasource/add_source.cmd",
+            &admin,
+            &json!({"definition": format!("tpacket:vd:link_type=radiotap,name=extra-{cycles}")}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let extra = r.json()[UUID].as_str().unwrap().to_string();
+        assert_eq!(get_cmd(&s, &extra, "close_source", &admin).status, 200);
+        cycles += 1;
+        assert!(cycles < 10_000, "the injector never finished");
+    }
+    let sent = sender.join().unwrap();
+    assert_eq!(sent, 40_000);
+    wait_packets(&s, &steady, sent);
+    let rec = record(&s, &steady);
+    assert_eq!(
+        rec["airsift.datasource.counters"]["kernel_drops"], 0,
+        "{cycles} add/close cycles: {rec}"
+    );
+    eprintln!("{cycles} add/close cycles while 40,000 frames were captured");
+
+    // The live stream: an interface per source, named after it.
+    let mut sock = common::http::connect_to(&s.addr);
+    use std::io::{Read, Write};
+    let auth = format!(
+        "Basic {}",
+        common::http::b64(&format!("admin:{}", common::http::PASSWORD))
+    );
+    write!(
+        sock,
+        "GET /pcap/all_packets.pcapng HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n"
+    )
+    .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut tun = Injector::start(
+        &ns,
+        &[
+            "veth",
+            "--iface",
+            "va",
+            "--pcap",
+            cap.to_str().unwrap(),
+            "--rate",
+            "5000",
+        ],
+    );
+    // Give the stream's subscription a moment to exist: read its head first.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    common::wait_until("the stream's head", Duration::from_secs(60), || {
+        if let Ok(n) = sock.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.windows(4).any(|w| w == b"\r\n\r\n")
+    });
+    let n = tun.send();
+    tun.finish();
+    let frames = |got: &[u8]| {
+        dataplane::capfile::CaptureFile::from_bytes(common::http::dechunk(got))
+            .map(|c| {
+                let names: Vec<Option<String>> =
+                    c.interfaces().into_iter().map(|i| i.name).collect();
+                (c.records().filter_map(Result::ok).count() as u64, names)
+            })
+            .unwrap_or((0, Vec::new()))
+    };
+    common::wait_until("the streamed frames", Duration::from_secs(60), || {
+        if let Ok(k) = sock.read(&mut buf) {
+            got.extend_from_slice(&buf[..k]);
+        }
+        frames(&got).0 >= n
+    });
+    // (Frames of the earlier burst still on their way to the sink may come first.)
+    let (count, names) = frames(&got);
+    assert!(count >= n, "{count} of {n} frames streamed");
+    assert_eq!(names, vec![Some("steady".to_string())]);
+}

@@ -270,7 +270,7 @@ impl SourceRegistry {
 
     /// Opens the rings and starts the workers of `e` (which is not in `others`).
     fn start(&self, e: &mut Entry, others: &[Entry]) -> Result<(), OpenError> {
-        let group = (std::process::id() as u16).wrapping_add(e.number as u16 * 7919);
+        let group = (std::process::id() as u16).wrapping_add((e.number as u16).wrapping_mul(7919));
         let opened = open::open(&e.def, &self.defaults, group)?;
         let n = opened.rings.len();
         let (cores, warning) = self.cores_for(e, n, others);

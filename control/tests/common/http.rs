@@ -77,6 +77,32 @@ pub fn b64(s: &str) -> String {
 /// from a thread inside that namespace (a socket stays in the namespace it was made in).
 static IN_NS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
 
+/// A connection to a test server (made inside its namespace when it runs in one).
+pub fn connect_to(addr: &str) -> TcpStream {
+    connect(addr)
+}
+
+/// The complete chunks of a chunked HTTP reply's body received so far (`raw` holds the head).
+pub fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return body;
+    };
+    let mut rest = &raw[head_end + 4..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let n = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
+            .expect("chunk size line");
+        if rest.len() < eol + 2 + n + 2 {
+            break;
+        }
+        body.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
+        rest = &rest[eol + 2 + n + 2..];
+    }
+    body
+}
+
 fn connect(addr: &str) -> TcpStream {
     let ns = IN_NS
         .lock()
