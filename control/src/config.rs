@@ -77,7 +77,19 @@ mod tests {
     fn the_example_config_parses() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/airsift.toml");
         let c = FileConfig::load(&p).unwrap();
-        assert!(c.source.is_some());
+        assert_eq!(
+            c.source.map(OneOrMany::into_vec),
+            Some(vec!["tpacket:wlan0mon:name=roof".to_string()])
+        );
+    }
+
+    #[test]
+    fn source_is_one_definition_or_a_list() {
+        let one: FileConfig = toml::from_str("source = \"tpacket:a\"").unwrap();
+        assert_eq!(one.source.unwrap().into_vec(), ["tpacket:a"]);
+        let many: FileConfig = toml::from_str("source = [\"tpacket:a\", \"b:name=x\"]").unwrap();
+        assert_eq!(many.source.unwrap().into_vec(), ["tpacket:a", "b:name=x"]);
+        assert!(toml::from_str::<FileConfig>("source = 5").is_err());
     }
 
     #[test]
