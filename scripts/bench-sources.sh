@@ -24,8 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p control --bin airsift --bin airsift-inject
-bin=target/release
+[ -n "${BIN:-}" ] || cargo build --release -q -p control --bin airsift --bin airsift-inject
+bin=${BIN:-target/release}
 cap=testdata/captures/rt_aircrack_test1_multins-fcs.pcap
 ip netns add "$ns"
 ip -n "$ns" link set lo up

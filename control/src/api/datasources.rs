@@ -14,7 +14,10 @@ use super::request::Ext;
 use super::routes::SourceCommand;
 use super::scan::blocking;
 use super::AppState;
+use crate::datasource::channel::Channel;
 use crate::datasource::registry::{SourceError, SourceRegistry};
+use crate::datasource::tuning::{parse_channels, ChannelRequest};
+use crate::json_kind::kind;
 
 /// `/datasource/all_sources`: every capture datasource, then every virtual one.
 pub async fn sources(
@@ -63,7 +66,7 @@ pub async fn add(
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "definition must be a string, not {}",
-                crate::json_kind::kind(other)
+                kind(other)
             )))
         }
         None => return Err(ApiError::bad_request("missing key: definition")),
@@ -109,18 +112,93 @@ pub async fn command(
             on_registry(state, move |r| r.set_paused(&id, false)).await?,
         ),
         SourceCommand::SetChannel | SourceCommand::SetHop => {
-            let what = if command == SourceCommand::SetHop || dict.contains_key("rate") {
-                "hop channels"
-            } else {
-                "lock a channel"
-            };
-            let rec = on_registry(state, move |r| r.set_channel(&id, what)).await?;
+            let req = channel_request(command, dict)?;
+            let rec = on_registry(state, move |r| r.set_channel(&id, req)).await?;
             ("Channel set", rec)
         }
     };
     let mut extra = Map::new();
     extra.insert("kismet.datasource".into(), rec);
     Ok(reply::command_ok(status, extra))
+}
+
+/// Reads a `set_channel` (`{"channel": "6"}`, or `{"rate": 5, "channels": [...]}`, or
+/// `{"rate": 5}`, with Kismet's optional `shuffle`) or `set_hop` (`{"hop": true}`) dictionary.
+fn channel_request(
+    command: SourceCommand,
+    dict: &Map<String, Value>,
+) -> Result<ChannelRequest, ApiError> {
+    let bad = |m: String| ApiError::bad_request(m);
+    if command == SourceCommand::SetHop {
+        return match dict.get("hop") {
+            None | Some(Value::Bool(true)) => Ok(ChannelRequest::Hop {
+                rate: None,
+                channels: None,
+                shuffle: None,
+            }),
+            Some(v) => Err(bad(format!("hop must be true, not {v}"))),
+        };
+    }
+    let rate = match dict.get("rate") {
+        None => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(r) if r.is_finite() && r > 0.0 => Some(r),
+            _ => return Err(bad(format!("rate {n} is not a number above 0"))),
+        },
+        Some(Value::String(t)) => Some(
+            t.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .map_or_else(|| crate::datasource::channel::parse_rate(t), Ok)
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        Some(v) => return Err(bad(format!("rate must be a number, not {}", kind(v)))),
+    };
+    let channels = match dict.get("channels") {
+        None => None,
+        Some(Value::Array(a)) => {
+            let names: Vec<String> = a
+                .iter()
+                .map(|c| match c {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    v => Err(bad(format!("channels holds {}, not a channel", kind(v)))),
+                })
+                .collect::<Result<_, _>>()?;
+            if names.is_empty() {
+                return Err(bad("channels is empty".into()));
+            }
+            Some(parse_channels(&names).map_err(bad)?)
+        }
+        Some(v) => return Err(bad(format!("channels must be a list, not {}", kind(v)))),
+    };
+    let shuffle = match dict.get("shuffle") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Number(n)) => Some(n.as_f64() != Some(0.0)),
+        Some(v) => return Err(bad(format!("shuffle must be true or false, not {v}"))),
+    };
+    match dict.get("channel") {
+        Some(_) if rate.is_some() || channels.is_some() => Err(bad(
+            "give either channel (lock) or rate/channels (hop), not both".into(),
+        )),
+        Some(Value::String(c)) => Channel::parse(c)
+            .map(ChannelRequest::Lock)
+            .map_err(|e| bad(e.to_string())),
+        Some(Value::Number(n)) => Channel::parse(&n.to_string())
+            .map(ChannelRequest::Lock)
+            .map_err(|e| bad(e.to_string())),
+        Some(v) => Err(bad(format!("channel must be a string, not {}", kind(v)))),
+        None if rate.is_none() && channels.is_none() => Err(bad(
+            "give channel (lock), or rate and/or channels (hop)".into(),
+        )),
+        None => Ok(ChannelRequest::Hop {
+            rate,
+            channels,
+            shuffle,
+        }),
+    }
 }
 
 /// `/datasource/types.json`: the driver types with Kismet's capability flags.

@@ -14,9 +14,11 @@ use dataplane::plane::{Dataplane, GroupConfig, GroupView, SourceGroup};
 use dataplane::worker::CounterSnapshot;
 use serde_json::{json, Map, Value};
 
+use super::channel::{same_hop_list, Channel, DEFAULT_SHUFFLE_SKIP};
 use super::definition::{self, Definition, Kind};
 use super::open::{self, OpenError, RingDefaults};
 use super::rrd::CounterRrd;
+use super::tuning::{self, ChannelRequest, ChannelState, Hopper};
 use super::types::{self, Driver};
 use crate::store::{Store, StoredSource};
 
@@ -65,7 +67,9 @@ struct Entry {
     next_retry: Option<Instant>,
     /// Counters of earlier runs (a closed and reopened source keeps counting).
     carried: CounterSnapshot,
-    channel: Value,
+    /// What the radio should do, and the thread hopping it.
+    tuning: ChannelState,
+    hopper: Option<Hopper>,
     /// Frames and bytes per second, minute and hour (Kismet's `packets_rrd` and
     /// `packets_datasize_rrd`), sampled once a second by [`SourceRegistry::tick`].
     packets_rrd: CounterRrd,
@@ -92,12 +96,13 @@ impl Entry {
             definition: self.text.clone(),
             closed: self.closed,
             paused: self.paused,
-            channel: self.channel.to_string(),
+            channel: self.tuning.to_json().to_string(),
         }
     }
 
-    /// Ends the running group and keeps its counters.
+    /// Ends the running group (and any hopping) and keeps its counters.
     fn stop(&mut self) -> Vec<String> {
+        self.hopper = None;
         match self.group.take() {
             Some(g) => {
                 let (report, _) = g.close();
@@ -106,6 +111,31 @@ impl Entry {
             }
             None => Vec::new(),
         }
+    }
+}
+
+/// The channel state a definition asks for: `channel=` locks, `channels=` or `hop=true` hops.
+fn initial_tuning(def: &Definition) -> Result<ChannelState, String> {
+    let o = &def.options;
+    if let Some(c) = &o.channel {
+        return Channel::parse(c)
+            .map(ChannelState::Locked)
+            .map_err(|e| format!("option channel: {e}"));
+    }
+    let channels = o
+        .channels
+        .as_deref()
+        .map(tuning::parse_channels)
+        .transpose()
+        .map_err(|e| format!("option channels: {e}"))?;
+    match (o.hop, channels) {
+        (Some(false), _) | (None, None) => Ok(ChannelState::Untouched),
+        (_, Some(channels)) if !channels.is_empty() => Ok(ChannelState::Hopping {
+            rate: o.hop_rate.unwrap_or(tuning::DEFAULT_HOP_RATE),
+            channels,
+            shuffle: true,
+        }),
+        _ => Err("option hop=true needs channels=\"...\" (the list to hop)".into()),
     }
 }
 
@@ -213,7 +243,10 @@ impl SourceRegistry {
                 total_retries: 0,
                 next_retry: None,
                 carried: CounterSnapshot::default(),
-                channel: serde_json::from_str(&s.channel).unwrap_or_else(|_| json!({})),
+                tuning: ChannelState::from_json(
+                    &serde_json::from_str(&s.channel).unwrap_or_else(|_| json!({})),
+                ),
+                hopper: None,
                 packets_rrd: CounterRrd::from_counter(0, now_secs()),
                 bytes_rrd: CounterRrd::from_counter(0, now_secs()),
             };
@@ -230,6 +263,9 @@ impl SourceRegistry {
             } else {
                 self.lock().push(e);
             }
+        }
+        for (_, m) in self.rehop(&mut self.lock()) {
+            notes.push(m);
         }
         Ok(notes)
     }
@@ -294,6 +330,14 @@ impl SourceRegistry {
             )
             .map_err(|err| OpenError::Failed(format!("cannot start the workers: {err}")))?;
         g.set_paused(e.paused);
+        if let ChannelState::Locked(ch) = &e.tuning {
+            if let Err(err) = tuning::lock(&e.def.interface, ch) {
+                if !warn.is_empty() {
+                    warn.push_str("; ");
+                }
+                warn.push_str(&err.to_string());
+            }
+        }
         e.group = Some(g);
         e.linktype = opened.linktype;
         e.warning = warn;
@@ -330,6 +374,7 @@ impl SourceRegistry {
                 def.interface
             )));
         }
+        let tuning = initial_tuning(&def).map_err(SourceError::Invalid)?;
         let number = entries.iter().map(|e| e.number).max().unwrap_or(0) + 1;
         let uuid = match &def.options.uuid {
             Some(u) if entries.iter().any(|e| &e.uuid == u) => {
@@ -360,10 +405,25 @@ impl SourceRegistry {
             total_retries: 0,
             next_retry: None,
             carried: CounterSnapshot::default(),
-            channel: json!({}),
+            tuning,
+            hopper: None,
             packets_rrd: CounterRrd::from_counter(0, now_secs()),
             bytes_rrd: CounterRrd::from_counter(0, now_secs()),
         };
+        if e.tuning != ChannelState::Untouched {
+            let what = match e.tuning {
+                ChannelState::Locked(_) => "lock a channel",
+                _ => "hop channels",
+            };
+            if e.def.kind == Some(Kind::Pcap) {
+                return Err(SourceError::Invalid(format!(
+                    "{} is a capture file: channel options do not apply",
+                    e.def.interface
+                )));
+            }
+            tuning::radio(&e.def.interface, what)
+                .map_err(|err| SourceError::Conflict(err.to_string()))?;
+        }
         self.start(&mut e, &entries).map_err(|err| match err {
             OpenError::Invalid(m) | OpenError::Missing(m) => SourceError::Invalid(m),
             OpenError::Failed(m) => SourceError::Conflict(m),
@@ -372,9 +432,24 @@ impl SourceRegistry {
             e.stop();
             return Err(err);
         }
-        let rec = self.render(&e);
         entries.push(e);
-        Ok(rec)
+        let hop_error = self.rehop(&mut entries);
+        let e = entries.last_mut().expect("just pushed");
+        if let Some(err) = hop_error
+            .into_iter()
+            .find(|(u, _)| *u == e.uuid)
+            .map(|(_, m)| m)
+        {
+            e.stop();
+            let e = entries.pop().expect("just pushed");
+            if let Some(store) = &self.store {
+                let mut gone = e.stored();
+                gone.closed = true;
+                let _ = store.save_capture_source(&gone);
+            }
+            return Err(SourceError::Conflict(err));
+        }
+        Ok(self.render(entries.last().expect("just pushed")))
     }
 
     fn find<'a>(entries: &'a mut [Entry], uuid: &str) -> Result<&'a mut Entry, SourceError> {
@@ -423,11 +498,11 @@ impl SourceRegistry {
         e.closed = false;
         let started = self.start(&mut e, &entries);
         let saved = self.save(&e);
-        let rec = self.render(&e);
         entries.insert(i, e);
         started.map_err(|err| SourceError::Conflict(err.to_string()))?;
         saved?;
-        Ok(rec)
+        self.rehop(&mut entries);
+        Ok(self.render(&entries[i]))
     }
 
     /// `pause_source` / `resume_source`.
@@ -442,25 +517,126 @@ impl SourceRegistry {
         Ok(self.render(e))
     }
 
-    /// Channel commands: only a cfg80211 radio can tune; anything else is a 409 saying so.
-    pub fn set_channel(&self, uuid: &str, what: &str) -> Result<Value, SourceError> {
+    /// `set_channel` / `set_hop`: lock the radio on a channel, or hop (Kismet's split among
+    /// the sources hopping the same list). Only a cfg80211 radio can tune: anything else is a
+    /// 409 saying so, never a silent 200.
+    pub fn set_channel(&self, uuid: &str, req: ChannelRequest) -> Result<Value, SourceError> {
         let mut entries = self.lock();
         let e = Self::find(&mut entries, uuid)?;
-        let radio = e.def.kind != Some(Kind::Pcap)
-            && std::path::Path::new("/sys/class/net")
-                .join(&e.def.interface)
-                .join("phy80211")
-                .exists();
-        if !radio {
+        let what = match req {
+            ChannelRequest::Lock(_) => "lock a channel",
+            ChannelRequest::Hop { .. } => "hop channels",
+        };
+        if e.def.kind == Some(Kind::Pcap) {
             return Err(SourceError::Conflict(format!(
-                "{} is not a cfg80211 Wi-Fi radio, so it cannot {what}",
+                "{} is a capture file, not a cfg80211 Wi-Fi radio, so it cannot {what}",
                 e.def.interface
             )));
         }
-        Err(SourceError::Conflict(format!(
-            "{}: channel control is not available for this source",
-            e.def.interface
-        )))
+        tuning::radio(&e.def.interface, what)
+            .map_err(|err| SourceError::Conflict(err.to_string()))?;
+        let next = match req {
+            ChannelRequest::Lock(ch) => {
+                e.hopper = None;
+                tuning::lock(&e.def.interface, &ch)
+                    .map_err(|err| SourceError::Conflict(err.to_string()))?;
+                ChannelState::Locked(ch)
+            }
+            ChannelRequest::Hop {
+                rate,
+                channels,
+                shuffle,
+            } => {
+                let (old_rate, old_channels, old_shuffle) = match &e.tuning {
+                    ChannelState::Hopping {
+                        rate,
+                        channels,
+                        shuffle,
+                    } => (Some(*rate), Some(channels.clone()), Some(*shuffle)),
+                    _ => (None, None, None),
+                };
+                let configured = e
+                    .def
+                    .options
+                    .channels
+                    .as_deref()
+                    .map(tuning::parse_channels)
+                    .transpose()
+                    .map_err(SourceError::Invalid)?;
+                let channels = channels.or(old_channels).or(configured).ok_or_else(|| {
+                    SourceError::Invalid(
+                        "no channel list to hop: give channels, or channels= in the definition"
+                            .into(),
+                    )
+                })?;
+                ChannelState::Hopping {
+                    rate: rate
+                        .or(old_rate)
+                        .or(e.def.options.hop_rate)
+                        .unwrap_or(tuning::DEFAULT_HOP_RATE),
+                    channels,
+                    shuffle: shuffle.or(old_shuffle).unwrap_or(true),
+                }
+            }
+        };
+        e.tuning = next;
+        let uuid = e.uuid.clone();
+        if let Some(err) = self
+            .rehop(&mut entries)
+            .into_iter()
+            .find(|(u, _)| *u == uuid)
+        {
+            return Err(SourceError::Conflict(err.1));
+        }
+        let e = Self::find(&mut entries, &uuid)?;
+        self.save(e)?;
+        Ok(self.render(e))
+    }
+
+    /// Restarts the hopping of every running source that hops, each group sharing a channel
+    /// list split as Kismet splits it. Returns the sources whose hopping could not start.
+    fn rehop(&self, entries: &mut [Entry]) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
+        let hopping: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.group.is_some() && matches!(e.tuning, ChannelState::Hopping { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        for e in entries.iter_mut() {
+            if !matches!(e.tuning, ChannelState::Hopping { .. }) {
+                e.hopper = None;
+            }
+        }
+        let list = |e: &Entry| match &e.tuning {
+            ChannelState::Hopping { channels, .. } => channels.clone(),
+            _ => Vec::new(),
+        };
+        for &i in &hopping {
+            let mine = list(&entries[i]);
+            let group: Vec<usize> = hopping
+                .iter()
+                .copied()
+                .filter(|&j| same_hop_list(&list(&entries[j]), &mine))
+                .collect();
+            let index = group.iter().position(|&j| j == i).unwrap_or(0);
+            let e = &mut entries[i];
+            let ChannelState::Hopping { rate, shuffle, .. } = e.tuning else {
+                continue;
+            };
+            e.hopper = None;
+            let started = tuning::source_plan(rate, &mine, shuffle, group.len(), index)
+                .map_err(|m| format!("{}: {m}", e.def.interface))
+                .and_then(|(dwell, hop)| {
+                    tuning::Hopper::start(&e.def.interface, dwell, hop)
+                        .map_err(|err| err.to_string())
+                });
+            match started {
+                Ok(h) => e.hopper = Some(h),
+                Err(m) => failed.push((e.uuid.clone(), m)),
+            }
+        }
+        failed
     }
 
     /// The UUID of the source (not closed) capturing interface `iface`.
@@ -555,13 +731,17 @@ impl SourceRegistry {
             })
             .map(|(i, _)| i)
             .collect();
+        let mut reopened = false;
         for i in due {
             let mut e = entries.remove(i);
             match self.start(&mut e, &entries) {
-                Ok(()) => notes.push(format!(
-                    "{}: opened after {} retries",
-                    e.name, e.total_retries
-                )),
+                Ok(()) => {
+                    reopened = true;
+                    notes.push(format!(
+                        "{}: opened after {} retries",
+                        e.name, e.total_retries
+                    ))
+                }
                 Err(err) => {
                     e.retries += 1;
                     e.total_retries += 1;
@@ -571,6 +751,11 @@ impl SourceRegistry {
                 }
             }
             entries.insert(i, e);
+        }
+        if reopened {
+            for (_, m) in self.rehop(&mut entries) {
+                notes.push(m);
+            }
         }
         notes
     }
@@ -592,15 +777,27 @@ impl SourceRegistry {
         let c = e.counters();
         let running = e.running();
         let now = now_secs();
-        let channel = |k: &str| e.channel.get(k).cloned();
-        let hop_channels = e
-            .def
-            .options
-            .channels
-            .clone()
-            .map(|c| json!(c))
-            .or_else(|| channel("channels"))
-            .unwrap_or_else(|| json!([]));
+        let names =
+            |c: &[Channel]| json!(c.iter().map(Channel::to_kismet_string).collect::<Vec<_>>());
+        let (hopping, hop_rate, hop_channels, shuffle) = match &e.tuning {
+            ChannelState::Hopping {
+                rate,
+                channels,
+                shuffle,
+            } => (true, *rate, names(channels), *shuffle),
+            _ => (
+                false,
+                0.0,
+                json!(e.def.options.channels.clone().unwrap_or_default()),
+                false,
+            ),
+        };
+        let (current, hop_error) = e.hopper.as_ref().map(Hopper::status).unwrap_or_default();
+        let channel = match (&e.tuning, current) {
+            (ChannelState::Locked(c), _) => c.to_kismet_string(),
+            (_, Some(c)) => c.to_kismet_string(),
+            _ => String::new(),
+        };
         let mut m = Map::new();
         let mut put = |k: &str, v: Value| {
             m.insert(format!("kismet.datasource.{k}"), v);
@@ -640,24 +837,27 @@ impl SourceRegistry {
             },
         );
         put("dlt", e.linktype.into());
-        put("warning", e.warning.clone().into());
+        let warning = match (&hop_error, e.warning.is_empty()) {
+            (Some(h), true) => h.clone(),
+            (Some(h), false) => format!("{}; {h}", e.warning),
+            (None, _) => e.warning.clone(),
+        };
+        put("warning", warning.into());
         put("channels", hop_channels.clone());
-        put(
-            "hopping",
-            u8::from(e.def.options.hop.unwrap_or(false)).into(),
-        );
-        put(
-            "channel",
-            channel("channel")
-                .or_else(|| e.def.options.channel.clone().map(Value::from))
-                .unwrap_or_else(|| "".into()),
-        );
-        put("hop_rate", json!(e.def.options.hop_rate.unwrap_or(0.0)));
+        put("hopping", u8::from(hopping).into());
+        put("channel", channel.into());
+        put("hop_rate", json!(hop_rate));
         put("hop_channels", hop_channels);
-        put("hop_split", 0.into());
-        put("hop_offset", 0.into());
-        put("hop_shuffle", 0.into());
-        put("hop_shuffle_skip", 0.into());
+        put("hop_split", u8::from(hopping).into());
+        put(
+            "hop_offset",
+            e.hopper.as_ref().map_or(0, |h| h.offset).into(),
+        );
+        put("hop_shuffle", u8::from(shuffle).into());
+        put(
+            "hop_shuffle_skip",
+            if shuffle { DEFAULT_SHUFFLE_SKIP } else { 0 }.into(),
+        );
         put("error", u8::from(e.error.is_some()).into());
         put("error_reason", e.error.clone().unwrap_or_default().into());
         put("num_packets", c.frames.into());
