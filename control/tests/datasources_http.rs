@@ -202,6 +202,27 @@ fn sources_are_managed_at_runtime_and_survive_a_restart() {
     assert_eq!(by_name["veth-src"], a, "{st}");
     assert_eq!(by_name["tun-src"], b, "{st}");
     assert_eq!(st["total"]["frames"], a + b, "{st}");
+    // The RRDs (fed once a second): the last minute holds every frame and byte so far.
+    let rrd_sum = |u: &str, key: &str| {
+        record(&s, u)[key]["kismet.common.rrd.minute_vec"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum::<f64>() as u64
+    };
+    let bytes = record(&s, &veth)["airsift.datasource.counters"]["bytes"]
+        .as_u64()
+        .unwrap();
+    common::wait_until(
+        "the RRDs to take the frames",
+        Duration::from_secs(30),
+        || {
+            rrd_sum(&veth, "kismet.datasource.packets_rrd") == a
+                && rrd_sum(&tun_uuid, "kismet.datasource.packets_rrd") == b
+                && rrd_sum(&veth, "kismet.datasource.packets_datasize_rrd") == bytes
+        },
+    );
     assert!(st["workers"]
         .as_array()
         .unwrap()
@@ -430,6 +451,42 @@ fn every_error_of_section_5() {
         1,
         "still running"
     );
+}
+
+/// An AF_XDP source over REST: opened with its program, closed with the program gone.
+#[test]
+fn an_afxdp_source_opens_and_closes_cleanly() {
+    if common::skip_unless_root("an_afxdp_source_opens_and_closes_cleanly") {
+        return;
+    }
+    let ns = Netns::with_veth("dsxdp");
+    let dir = common::scratch("dsxdp");
+    let s = start(&ns, &dir.join("state"), &dir.join("log"));
+    let admin = Cred::admin();
+    let r = s.post_json(
+        "/datasource/add_source.cmd",
+        &admin,
+        &json!({"definition": "afxdp:vb:link_type=radiotap,name=xdp"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rec = r.json();
+    assert_eq!(rec["kismet.datasource.hardware"], "AF_XDP");
+    assert_eq!(
+        rec["kismet.datasource.type_driver"]["kismet.datasource.driver.type"],
+        "afxdp"
+    );
+    let uuid = rec[UUID].as_str().unwrap().to_string();
+    assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
+    let a = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    wait_packets(&s, &uuid, a);
+    assert_eq!(get_cmd(&s, &uuid, "close_source", &admin).status, 200);
+    assert!(
+        !ns.link("vb").contains("xdp"),
+        "closed, yet: {}",
+        ns.link("vb")
+    );
+    assert_eq!(get_cmd(&s, &uuid, "open_source", &admin).status, 200);
+    assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
 }
 
 /// `list_interfaces` (the Python client's `.itjson`) names the namespace's interfaces and
