@@ -115,10 +115,16 @@ impl Dataplane {
             running: Arc::new(AtomicUsize::new(n)),
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let mut workers = Vec::with_capacity(n);
+        let mut workers: Vec<JoinHandle<(io::Result<()>, O)>> = Vec::with_capacity(n);
         for (i, (mut source, mut observer)) in cfg.sources.into_iter().zip(observers).enumerate() {
             let id = self.next_worker.fetch_add(1, Ordering::Relaxed);
-            let mut port = self.sink.port(id, cfg.number);
+            let Some(mut port) = self.sink.port(id, cfg.number) else {
+                stop.store(true, Ordering::Relaxed);
+                for h in workers {
+                    let _ = h.join();
+                }
+                return Err(io::Error::other("the dataplane has shut down"));
+            };
             port.set_wait(!source.live());
             let (filters, wview, wstop) = (self.filters.clone(), view.clone(), stop.clone());
             let pass_malformed = self.pass_malformed;
@@ -186,8 +192,9 @@ impl Dataplane {
     }
 
     /// Waits for the sink thread, which ends once every group has been closed (their
-    /// workers hold the sink's ports), after flushing and closing the log.
-    pub fn shutdown(self) -> SinkReport {
+    /// workers hold the sink's ports), after flushing and closing the log. Sources cannot be
+    /// added afterwards.
+    pub fn shutdown(&self) -> SinkReport {
         self.sink.join()
     }
 }

@@ -288,6 +288,11 @@ impl Settings {
 /// Runs the dataplane (and the REST API) until SIGINT/SIGTERM; without the API, also until
 /// every finite source has ended.
 pub fn run(args: RunArgs) -> Result<()> {
+    // First of all, so a signal during start-up still ends the run cleanly.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
     let st = Settings::resolve(args)?;
     if !matches!(
         st.xdp_mode.as_str(),
@@ -356,10 +361,6 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(parts) => Some(parts.serve(&st, &sources, ncores)?),
         None => None,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone())?;
-    }
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let total = |r: &SourceRegistry| {
@@ -409,10 +410,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let (totals, errors) = sources.close_all();
-    let sink = match Arc::try_unwrap(sources) {
-        Ok(r) => r.into_plane().shutdown(),
-        Err(_) => bail!("the datasources are still in use at exit"),
-    };
+    let sink = sources.plane().shutdown();
     print_totals(&totals, &sink, &errors, seconds, st.json)?;
     if !errors.is_empty() {
         bail!("capture ended with errors: {}", errors.join("; "));

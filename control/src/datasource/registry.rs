@@ -191,11 +191,6 @@ impl SourceRegistry {
         &self.plane
     }
 
-    /// The dataplane, to shut down after [`SourceRegistry::close_all`].
-    pub fn into_plane(self) -> Dataplane {
-        self.plane
-    }
-
     fn save(&self, e: &Entry) -> Result<(), SourceError> {
         match &self.store {
             Some(s) => s

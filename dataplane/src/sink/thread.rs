@@ -4,7 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -45,9 +45,11 @@ const QUEUE: usize = BUFFERS_PER_WORKER * 16;
 /// added while others capture; the thread ends once [`SinkThread::join`] was called and the
 /// last port is gone, after writing everything handed over.
 pub struct SinkThread {
-    full: Sender<PassedBatch>,
+    /// The queue's sender and the thread, until [`SinkThread::join`] takes them (behind a
+    /// mutex so that whoever holds the dataplane shared can still end it; only adding a
+    /// worker and joining lock it, never the per-frame path).
+    inner: Mutex<Option<(Sender<PassedBatch>, JoinHandle<SinkReport>)>>,
     pub stats: Arc<SinkStats>,
-    handle: JoinHandle<SinkReport>,
 }
 
 impl SinkThread {
@@ -59,29 +61,42 @@ impl SinkThread {
             .name("airsift-sink".into())
             .spawn(move || run(full_rx, log, hub, &st))?;
         Ok(SinkThread {
-            full,
+            inner: Mutex::new(Some((full, handle))),
             stats,
-            handle,
         })
     }
 
     /// A port for a new worker, with its own [`BUFFERS_PER_WORKER`] buffers (allocated as
     /// they are first used), tagging its frames with source number `source`.
-    pub fn port(&self, worker: usize, source: u32) -> SinkPort {
+    /// `None` once the thread was joined.
+    pub fn port(&self, worker: usize, source: u32) -> Option<SinkPort> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (full, _) = inner.as_ref()?;
         let mut p = SinkPort::new(
             worker,
             BUFFERS_PER_WORKER,
-            self.full.clone(),
+            full.clone(),
             bounded(BUFFERS_PER_WORKER),
         );
         p.set_source(source);
-        p
+        Some(p)
     }
 
-    /// Waits for the thread to finish; it does once every port has been dropped.
-    pub fn join(self) -> SinkReport {
-        drop(self.full);
-        self.handle.join().unwrap_or_default()
+    /// Waits for the thread to finish; it does once every port has been dropped. A second
+    /// call reports nothing.
+    pub fn join(&self) -> SinkReport {
+        let taken = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match taken {
+            Some((full, handle)) => {
+                drop(full);
+                handle.join().unwrap_or_default()
+            }
+            None => SinkReport::default(),
+        }
     }
 }
 
