@@ -155,13 +155,13 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn uuid_for(number: u32) -> String {
+/// A random (version 4) UUID in Kismet's upper-case form.
+fn new_uuid() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
     b[6] = (b[6] & 0x0F) | 0x40;
     b[8] = (b[8] & 0x3F) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02X}")).collect();
-    let _ = number;
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -378,7 +378,7 @@ impl SourceRegistry {
                 )))
             }
             Some(u) => u.clone(),
-            None => uuid_for(number),
+            None => new_uuid(),
         };
         let mut e = Entry {
             uuid,
