@@ -487,6 +487,37 @@ fn an_afxdp_source_opens_and_closes_cleanly() {
     );
     assert_eq!(get_cmd(&s, &uuid, "open_source", &admin).status, 200);
     assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
+    // The veth pair is deleted: the source goes into error, and a new pair is picked up by
+    // the retry and captured from.
+    let ip = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .args(["-n", &ns.name])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ip(&["link", "del", "vb"]);
+    common::wait_until(
+        "the AF_XDP source in error",
+        Duration::from_secs(60),
+        || record(&s, &uuid)["kismet.datasource.error"] == 1,
+    );
+    ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+    ip(&["link", "set", "va", "mtu", "9000", "up"]);
+    ip(&["link", "set", "vb", "mtu", "9000", "up"]);
+    common::wait_until(
+        "the AF_XDP source reopened",
+        Duration::from_secs(60),
+        || record(&s, &uuid)["kismet.datasource.running"] == 1,
+    );
+    let before = packets(&s, &uuid);
+    let a2 = inject(&ns, &["veth", "--iface", "va"], VETH_CAPTURE);
+    wait_packets(&s, &uuid, before + a2);
 }
 
 /// `list_interfaces` (the Python client's `.itjson`) names the namespace's interfaces and

@@ -33,7 +33,7 @@ mod sys;
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use program::XdpProgram;
 use rx::{Geometry, Rx};
@@ -171,7 +171,15 @@ pub struct AfXdpSource {
     batch_size: usize,
     name: String,
     notices: Vec<String>,
+    /// The interface and its index at open, to notice when it goes away: an AF_XDP socket
+    /// whose device is unregistered is only unbound, and polls as merely idle.
+    iface: String,
+    ifindex: u32,
+    checked: Instant,
 }
+
+/// How often an idle AF_XDP source checks that its interface still exists.
+const PRESENCE_CHECK: Duration = Duration::from_secs(1);
 
 impl AfXdpSource {
     /// Attaches the XDP program (removing a leftover, see [`AfXdpSource::notices`]), then
@@ -228,6 +236,9 @@ impl AfXdpSource {
             batch_size: config.batch_size,
             name: format!("afxdp:{iface}:{}", config.queue),
             notices,
+            iface: iface.to_string(),
+            ifindex,
+            checked: Instant::now(),
         })
     }
 
@@ -289,6 +300,15 @@ impl Source for AfXdpSource {
             sys::poll_readable(self.rx.fd(), ms)?;
             n = self.rx.take(self.batch_size);
             if n == 0 {
+                if self.checked.elapsed() >= PRESENCE_CHECK {
+                    self.checked = Instant::now();
+                    if sys::if_index(&self.iface).ok() != Some(self.ifindex) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("interface {} went away", self.iface),
+                        ));
+                    }
+                }
                 return Ok(Poll::Idle);
             }
         }
