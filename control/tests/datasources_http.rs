@@ -383,6 +383,24 @@ fn every_error_of_section_5() {
     let r = add("tpacket:vb:link_type=radiotap,name=first");
     assert_eq!(r.status, 200, "{}", r.text());
     let uuid = r.json()[UUID].as_str().unwrap().to_string();
+    // Every key of Kismet's own record, in Kismet's order, with airsift's after them.
+    let kismet: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/datasource/testdata/kismet_add_source_pcapfile.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let ours: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
+    let theirs: Vec<String> = kismet.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(ours[..theirs.len()], theirs[..], "Kismet's keys, in order");
+    assert!(
+        ours[theirs.len()..]
+            .iter()
+            .all(|k| k.starts_with("airsift.")),
+        "{ours:?}"
+    );
     let r = add("vb:name=again");
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("first"), "{}", r.text());
