@@ -9,6 +9,7 @@ pub mod datasource;
 pub mod filter_file;
 pub mod filters;
 pub mod json_kind;
+pub mod messages;
 pub mod scan;
 pub mod server;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Kismet's own Python client (`kismet_rest` from PyPI, which `.ci/run` installs into
 //! `target/kismet-client`) managing airsift's datasources in a lab namespace: the calls its
-//! `Datasources` class makes, with the HTTP methods and form-encoded bodies it sends. The
+//! `Datasources` class makes, with the HTTP methods and form-encoded bodies it sends, and its
+//! `System.get_system_time` and `Messages.all`. The
 //! client is an oracle airsift shares no code with. Skipped, saying so, where the client is
 //! not installed (`python3 -m venv target/kismet-client && target/kismet-client/bin/pip
 //! install kismet_rest==2020.5.1`).
@@ -50,6 +51,11 @@ out["set_channel"] = refused(lambda: ds.set_channel(uuid, "6"))
 out["set_hop_channels"] = refused(lambda: ds.set_hop_channels(uuid, 5, ["1", "6", "11"]))
 out["set_hop"] = refused(lambda: ds.set_hop(uuid))
 out["add_missing"] = refused(lambda: ds.add("tpacket:nosuch0"))
+system = kismet_rest.System(host_uri=host, username="admin", password=sys.argv[2])
+out["time"] = system.get_system_time()
+out["time_iso"] = system.get_system_time("iso")
+msgs = kismet_rest.Messages(host_uri=host, username="admin", password=sys.argv[2])
+out["messages"] = list(msgs.all())
 print(json.dumps(out))
 "#;
 
@@ -104,6 +110,27 @@ fn kismets_python_client_manages_datasources() {
         refused_with(call, "409");
     }
     refused_with("add_missing", "400");
+    // The clock (epoch and ISO forms) and the message bus through the same client.
+    assert!(
+        r["time"]["kismet.system.timestamp.sec"].as_u64().unwrap() > 1_700_000_000,
+        "{r}"
+    );
+    assert!(r["time_iso"].as_str().unwrap().contains('T'), "{r}");
+    let listed = r["messages"][0]["kismet.messagebus.list"]
+        .as_array()
+        .unwrap();
+    let texts: Vec<&str> = listed
+        .iter()
+        .map(|m| m["kismet.messagebus.message_string"].as_str().unwrap())
+        .collect();
+    for word in ["opened", "paused", "resumed", "closed", "reopened"] {
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.ends_with(word) || t.contains(&format!("{word}:"))),
+            "{word}: {texts:?}"
+        );
+    }
     // What the client did is what the API shows: the source runs again after open.
     let uuid = r["uuid"].as_str().unwrap();
     let rec = s

@@ -55,6 +55,8 @@ pub struct AppState {
     /// Scan reports, their datasources and devices.
     pub scan: Arc<ScanService>,
     pub dataplane: observe::Observed,
+    /// airsift's operational messages (`/messagebus/...`).
+    pub messages: Arc<crate::messages::MessageBus>,
     pub body_limit: usize,
     pub started: Instant,
     pub metrics: ControlMetrics,
@@ -179,8 +181,10 @@ async fn handle(
     let route = routes::route(req.method(), req.path())?;
     let access = route.access();
     let mut new_session = None;
+    let mut by = String::from("nobody");
     if access != Access::Public {
         let who = authenticate(req, state).await?;
+        by = who.principal.name.clone();
         if !allowed(access, who.principal.role) {
             return Err(ApiError::forbidden(format!(
                 "role {} may not use {} {}",
@@ -201,7 +205,7 @@ async fn handle(
     } else {
         Map::new()
     };
-    let mut resp = run(route, req, state, dict).await?;
+    let mut resp = run(route, req, state, dict, &by).await?;
     if let Some(token) = new_session {
         if let Ok(v) = HeaderValue::from_str(&format!("KISMET={token}; Path=/; HttpOnly")) {
             resp.headers_mut().append(header::SET_COOKIE, v);
@@ -215,12 +219,23 @@ async fn run(
     req: &HttpRequest,
     state: &AppState,
     owned: Map<String, Value>,
+    by: &str,
 ) -> Result<HttpResponse, ApiError> {
     let dict = &owned;
     let reg = &state.filters;
-    let changed = |r: Result<HttpResponse, ApiError>| {
+    // A change that was applied is counted and told on the message bus, with who made it and
+    // the generation it produced.
+    let changed = |id: &str, r: Result<HttpResponse, ApiError>| {
         if r.is_ok() {
             state.metrics.filter_changes.fetch_add(1, Ordering::Relaxed);
+            let generation = reg
+                .status(id)
+                .and_then(|d| d["airsift.packetfilter.generation"].as_u64())
+                .unwrap_or(0);
+            state.messages.post(
+                crate::messages::MSGFLAG_INFO,
+                format!("packet filter {id} changed by {by}: generation {generation}"),
+            );
         }
         r
     };
@@ -233,17 +248,15 @@ async fn run(
         Route::KeyList(ext) => auth_routes::list(&state.auth, ext, dict),
         Route::FilterList(ext) => filters::list(reg, ext, dict),
         Route::FilterStatus { id, ext } => filters::status(reg, &id, ext, dict),
-        Route::FilterDefault { id } => changed(filters::set_default(reg, &id, dict)),
-        Route::FilterSet { id, phy, block } => {
-            changed(filters::set_terms(reg, &id, phy.as_deref(), &block, dict))
-        }
-        Route::FilterRemove { id, phy, block } => changed(filters::remove_terms(
-            reg,
+        Route::FilterDefault { id } => changed(&id, filters::set_default(reg, &id, dict)),
+        Route::FilterSet { id, phy, block } => changed(
             &id,
-            phy.as_deref(),
-            &block,
-            dict,
-        )),
+            filters::set_terms(reg, &id, phy.as_deref(), &block, dict),
+        ),
+        Route::FilterRemove { id, phy, block } => changed(
+            &id,
+            filters::remove_terms(reg, &id, phy.as_deref(), &block, dict),
+        ),
         // The reports move to the blocking pool whole.
         Route::ScanReport => scan::report(state, owned).await,
         Route::SourceList(ext) => datasources::sources(state, ext, dict).await,
@@ -263,6 +276,8 @@ async fn run(
         Route::DeviceByKey { key, ext } => devices::by_key(state, req, &key, ext, dict).await,
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
+        Route::SystemTimestamp(ext) => observe::timestamp(ext, dict),
+        Route::Messages { since, ext } => observe::messages(state, &since, ext, dict),
         Route::Metrics => Ok(observe::metrics(state)),
         Route::Stream => observe::stream(state, req),
     }

@@ -201,6 +201,63 @@ pub fn system_status(
     reply::document(doc, ext, dict)
 }
 
+/// `/system/timestamp.json`: the server's clock as Kismet gives it.
+pub fn timestamp(ext: Ext, dict: &Map<String, Value>) -> Result<HttpResponse, ApiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    reply::document(
+        json!({
+            "kismet.system.timestamp.sec": now.as_secs(),
+            "kismet.system.timestamp.usec": now.subsec_micros(),
+        }),
+        ext,
+        dict,
+    )
+}
+
+/// `/messagebus/last-time/{ts}/messages`: Kismet's wrapper object for `.json`, one message per
+/// line for `.itjson`.
+pub fn messages(
+    state: &AppState,
+    since: &str,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let since_us = crate::messages::parse_since(since).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{since:?} is not a time (seconds since the epoch, sec.usec, or negative seconds)"
+        ))
+    })?;
+    let list: Vec<Value> = state
+        .messages
+        .since(since_us)
+        .iter()
+        .map(|m| m.render())
+        .collect();
+    if ext == Ext::ItJson {
+        return reply::list(list, ext, dict);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let list = match crate::api::fields::from_dict(dict)? {
+        Some(f) => list
+            .iter()
+            .map(|v| crate::api::fields::simplify(v, &f))
+            .collect(),
+        None => list,
+    };
+    reply::document(
+        json!({
+            "kismet.messagebus.list": list,
+            "kismet.messagebus.timestamp": now,
+        }),
+        ext,
+        &Map::new(),
+    )
+}
+
 /// `/metrics`: Prometheus text exposition of the dataplane and control plane counters.
 pub fn metrics(state: &AppState) -> HttpResponse {
     use prometheus_client::encoding::text::encode;

@@ -95,6 +95,13 @@ pub enum Route {
     },
     Stats(Ext),
     SystemStatus(Ext),
+    /// `/system/timestamp`
+    SystemTimestamp(Ext),
+    /// `/messagebus/last-time/{ts}/messages` (and `/messagebus/all_messages`: since 0)
+    Messages {
+        since: String,
+        ext: Ext,
+    },
     Metrics,
     Stream,
 }
@@ -151,6 +158,8 @@ impl Route {
             | Route::DeviceByKey { .. }
             | Route::Stats(_)
             | Route::SystemStatus(_)
+            | Route::SystemTimestamp(_)
+            | Route::Messages { .. }
             | Route::Metrics
             | Route::Stream => Access::Read,
         }
@@ -487,6 +496,29 @@ pub const ROUTES: &[RouteDoc] = &[
         keys: &["fields"],
     },
     RouteDoc {
+        methods: RW,
+        path: "/system/timestamp.json",
+        access: Access::Read,
+        summary: "the server's clock: kismet.system.timestamp.sec and .usec",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/messagebus/last-time/{ts}/messages.json",
+        access: Access::Read,
+        summary: "airsift's operational messages after {ts} (seconds, sec.usec, or negative = \
+                  seconds before now): {kismet.messagebus.list, kismet.messagebus.timestamp}; \
+                  .itjson gives one message per line",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/messagebus/all_messages.json",
+        access: Access::Read,
+        summary: "every message still in the ring (at most 1,024, newest last)",
+        keys: &["fields"],
+    },
+    RouteDoc {
         methods: R,
         path: "/openapi.json",
         access: Access::Public,
@@ -708,7 +740,19 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             })
         }
         ["dataplane", seg] => read_ext(seg, "stats").map(Route::Stats),
-        ["system", seg] => read_ext(seg, "status").map(Route::SystemStatus),
+        ["system", seg] => read_ext(seg, "status")
+            .map(Route::SystemStatus)
+            .or_else(|| read_ext(seg, "timestamp").map(Route::SystemTimestamp)),
+        ["messagebus", "last-time", ts, seg] => {
+            read_ext(seg, "messages").map(|ext| Route::Messages {
+                since: ts.to_string(),
+                ext,
+            })
+        }
+        ["messagebus", seg] => read_ext(seg, "all_messages").map(|ext| Route::Messages {
+            since: "0".into(),
+            ext,
+        }),
         ["metrics"] => Some(Route::Metrics),
         ["pcap", "all_packets.pcapng"] => Some(Route::Stream),
         _ => None,

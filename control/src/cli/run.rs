@@ -24,6 +24,7 @@ use crate::datasource::open::RingDefaults;
 use crate::datasource::registry::{SourceError, SourceRegistry};
 use crate::filter_file;
 use crate::filters::FilterRegistry;
+use crate::messages::MessageBus;
 use crate::scan::ScanService;
 use crate::server::{self, Server, ServerConfig};
 use crate::store::Store;
@@ -339,7 +340,13 @@ pub fn run(args: RunArgs) -> Result<()> {
     let plane =
         Dataplane::start(log, filters, st.pass_malformed).context("cannot start the dataplane")?;
     let store = api.as_ref().map(|p| p.store.clone());
-    let sources = Arc::new(SourceRegistry::new(plane, store, st.ring_defaults()));
+    let messages = Arc::new(MessageBus::default());
+    let sources = Arc::new(SourceRegistry::new(
+        plane,
+        store,
+        st.ring_defaults(),
+        messages.clone(),
+    ));
     for note in sources
         .restore()
         .map_err(|e| anyhow::anyhow!("cannot restore the datasources: {e}"))?
@@ -358,7 +365,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server = match api {
-        Some(parts) => Some(parts.serve(&st, &sources, ncores)?),
+        Some(parts) => Some(parts.serve(&st, &sources, &messages, ncores)?),
         None => None,
     };
     let tty = std::io::stderr().is_terminal();
@@ -467,7 +474,13 @@ impl ApiParts {
         })
     }
 
-    fn serve(self, st: &Settings, sources: &Arc<SourceRegistry>, ncores: usize) -> Result<Server> {
+    fn serve(
+        self,
+        st: &Settings,
+        sources: &Arc<SourceRegistry>,
+        messages: &Arc<MessageBus>,
+        ncores: usize,
+    ) -> Result<Server> {
         let worker_cores: Vec<usize> = sources
             .groups()
             .iter()
@@ -483,6 +496,7 @@ impl ApiParts {
                 sampler: Sampler::start(sources.clone()),
                 sources: sources.clone(),
             },
+            messages: messages.clone(),
             body_limit: st.body_limit,
             started: Instant::now(),
             metrics: ControlMetrics::default(),

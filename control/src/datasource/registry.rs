@@ -20,6 +20,7 @@ use super::open::{self, OpenError, RingDefaults};
 use super::rrd::CounterRrd;
 use super::tuning::{self, ChannelRequest, ChannelState, Hopper};
 use super::types::{self, Driver};
+use crate::messages::{MessageBus, MSGFLAG_ERROR, MSGFLAG_INFO};
 use crate::store::{Store, StoredSource};
 
 /// Longest wait between two attempts to reopen a failed source.
@@ -147,6 +148,8 @@ pub struct SourceRegistry {
     entries: Mutex<Vec<Entry>>,
     /// The process's cores, to give each new source free ones.
     ncores: usize,
+    /// Where opened, closed, failed and reopened sources are told.
+    messages: Arc<MessageBus>,
 }
 
 fn now_secs() -> u64 {
@@ -173,14 +176,24 @@ fn new_uuid() -> String {
 }
 
 impl SourceRegistry {
-    pub fn new(plane: Dataplane, store: Option<Arc<Store>>, defaults: RingDefaults) -> Self {
+    pub fn new(
+        plane: Dataplane,
+        store: Option<Arc<Store>>,
+        defaults: RingDefaults,
+        messages: Arc<MessageBus>,
+    ) -> Self {
         SourceRegistry {
             plane,
             store,
             defaults,
             entries: Mutex::new(Vec::new()),
             ncores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            messages,
         }
+    }
+
+    fn tell(&self, flags: i32, text: String) {
+        self.messages.post(flags, text);
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
@@ -261,6 +274,14 @@ impl SourceRegistry {
         }
         for (_, m) in self.rehop(&mut self.lock()) {
             notes.push(m);
+        }
+        for n in &notes {
+            let flags = if n.ends_with("reopened") {
+                MSGFLAG_INFO
+            } else {
+                MSGFLAG_ERROR
+            };
+            self.tell(flags, format!("source {n}"));
         }
         Ok(notes)
     }
@@ -444,7 +465,12 @@ impl SourceRegistry {
             }
             return Err(SourceError::Conflict(err));
         }
-        Ok(self.render(entries.last().expect("just pushed")))
+        let e = entries.last().expect("just pushed");
+        self.tell(
+            MSGFLAG_INFO,
+            format!("source {} ({}) opened: {}", e.name, e.uuid, e.text),
+        );
+        Ok(self.render(e))
     }
 
     fn find<'a>(entries: &'a mut [Entry], uuid: &str) -> Result<&'a mut Entry, SourceError> {
@@ -463,6 +489,10 @@ impl SourceRegistry {
         e.error = None;
         e.next_retry = None;
         self.save(e)?;
+        self.tell(
+            MSGFLAG_INFO,
+            format!("source {} ({}) closed", e.name, e.uuid),
+        );
         Ok(self.render(e))
     }
 
@@ -497,7 +527,12 @@ impl SourceRegistry {
         started.map_err(|err| SourceError::Conflict(err.to_string()))?;
         saved?;
         self.rehop(&mut entries);
-        Ok(self.render(&entries[i]))
+        let e = &entries[i];
+        self.tell(
+            MSGFLAG_INFO,
+            format!("source {} ({}) reopened", e.name, e.uuid),
+        );
+        Ok(self.render(e))
     }
 
     /// `pause_source` / `resume_source`.
@@ -509,6 +544,11 @@ impl SourceRegistry {
             g.set_paused(paused);
         }
         self.save(e)?;
+        let what = if paused { "paused" } else { "resumed" };
+        self.tell(
+            MSGFLAG_INFO,
+            format!("source {} ({}) {what}", e.name, e.uuid),
+        );
         Ok(self.render(e))
     }
 
@@ -751,6 +791,14 @@ impl SourceRegistry {
             for (_, m) in self.rehop(&mut entries) {
                 notes.push(m);
             }
+        }
+        for n in &notes {
+            let flags = if n.contains("opened after") {
+                MSGFLAG_INFO
+            } else {
+                MSGFLAG_ERROR
+            };
+            self.tell(flags, format!("source {n}"));
         }
         notes
     }
