@@ -773,6 +773,12 @@ fn regex_fields_sort_pagination_and_datatable() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(names(&lines), ["Cafe-1", "Cafe-2", "Office"]);
+    // Kismet's legacy all-devices URL (its Python client's `device_list`) is the same view.
+    let legacy = s.get("/devices/all_devices.itjson", &admin);
+    let current = s.get("/devices/views/all/devices.itjson", &admin);
+    assert_eq!(legacy.status, 200, "{}", legacy.text());
+    assert_eq!(legacy.text(), current.text());
+    assert_eq!(legacy.text().lines().count(), 5);
     assert!(lines.iter().all(|l| l.as_object().unwrap().len() == 1));
     // A hostile pattern is linear time: answered, no match (the bound below only guards
     // against a backtracking engine that would never finish).

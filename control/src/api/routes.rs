@@ -416,6 +416,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         methods: RW,
+        path: "/devices/all_devices.json",
+        access: Access::Read,
+        summary: "Kismet's legacy name of /devices/views/all/devices (also .itjson)",
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
         path: "/devices/views/phydot11_accesspoints/devices.json",
         access: Access::Read,
         summary: DEVICE_VIEW_SUMMARY,
@@ -642,6 +649,12 @@ fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
                 _ => None,
             }
         }
+        // Kismet's legacy name of the all-devices view, which its Python client still calls.
+        ["devices", seg] => read_ext(seg, "all_devices").map(|ext| Route::DeviceView {
+            view: View::All,
+            since: None,
+            ext,
+        }),
         ["devices", "last-time", ts, seg] => match read_ext(seg, "devices") {
             Some(ext) => Some(Route::DevicesSince {
                 ts: decode(ts)?,
