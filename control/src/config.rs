@@ -55,6 +55,7 @@ pub struct FileConfig {
     pub body_limit_mb: Option<u64>,
     pub http_threads: Option<usize>,
     pub admin_user: Option<String>,
+    pub gpsd: Option<String>,
     pub admin_password: Option<String>,
 }
 

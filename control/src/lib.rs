@@ -8,6 +8,7 @@ pub mod config;
 pub mod datasource;
 pub mod filter_file;
 pub mod filters;
+pub mod gps;
 pub mod json_kind;
 pub mod messages;
 pub mod scan;

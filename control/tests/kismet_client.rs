@@ -1,7 +1,7 @@
 //! Kismet's own Python client (`kismet_rest` from PyPI, which `.ci/run` installs into
 //! `target/kismet-client`) managing airsift's datasources in a lab namespace: the calls its
 //! `Datasources` class makes, with the HTTP methods and form-encoded bodies it sends, and its
-//! `System.get_system_time` and `Messages.all`. The
+//! `System.get_system_time`, `Messages.all` and `GPS.current_location`. The
 //! client is an oracle airsift shares no code with. Skipped, saying so, where the client is
 //! not installed (`python3 -m venv target/kismet-client && target/kismet-client/bin/pip
 //! install kismet_rest==2020.5.1`).
@@ -56,6 +56,7 @@ out["time"] = system.get_system_time()
 out["time_iso"] = system.get_system_time("iso")
 msgs = kismet_rest.Messages(host_uri=host, username="admin", password=sys.argv[2])
 out["messages"] = list(msgs.all())
+out["gps"] = kismet_rest.GPS(host_uri=host, username="admin", password=sys.argv[2]).current_location()
 print(json.dumps(out))
 "#;
 
@@ -123,6 +124,7 @@ fn kismets_python_client_manages_datasources() {
         .iter()
         .map(|m| m["kismet.messagebus.message_string"].as_str().unwrap())
         .collect();
+    assert_eq!(r["gps"]["kismet.common.location.fix"], 0, "no gpsd, no fix: {r}");
     for word in ["opened", "paused", "resumed", "closed", "reopened"] {
         assert!(
             texts

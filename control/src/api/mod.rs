@@ -57,6 +57,8 @@ pub struct AppState {
     pub dataplane: observe::Observed,
     /// airsift's operational messages (`/messagebus/...`).
     pub messages: Arc<crate::messages::MessageBus>,
+    /// The host's position (no fix without `--gpsd`).
+    pub gps: Arc<crate::gps::Gps>,
     pub body_limit: usize,
     pub started: Instant,
     pub metrics: ControlMetrics,
@@ -277,6 +279,7 @@ async fn run(
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
         Route::SystemTimestamp(ext) => observe::timestamp(ext, dict),
+        Route::GpsLocation(ext) => reply::document(state.gps.render(), ext, dict),
         Route::Messages { since, ext } => observe::messages(state, &since, ext, dict),
         Route::Metrics => Ok(observe::metrics(state)),
         Route::Stream => observe::stream(state, req),

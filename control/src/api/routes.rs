@@ -97,6 +97,8 @@ pub enum Route {
     SystemStatus(Ext),
     /// `/system/timestamp`
     SystemTimestamp(Ext),
+    /// `/gps/location`
+    GpsLocation(Ext),
     /// `/messagebus/last-time/{ts}/messages` (and `/messagebus/all_messages`: since 0)
     Messages {
         since: String,
@@ -159,6 +161,7 @@ impl Route {
             | Route::Stats(_)
             | Route::SystemStatus(_)
             | Route::SystemTimestamp(_)
+            | Route::GpsLocation(_)
             | Route::Messages { .. }
             | Route::Metrics
             | Route::Stream => Access::Read,
@@ -511,6 +514,14 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         methods: RW,
+        path: "/gps/location.json",
+        access: Access::Read,
+        summary: "the host's position from gpsd (--gpsd), as Kismet's kismet.common.location.* \
+                  record; fix 0 and valid 0 without gpsd or a recent fix",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
         path: "/messagebus/last-time/{ts}/messages.json",
         access: Access::Read,
         summary: "airsift's operational messages after {ts} (seconds, sec.usec, or negative = \
@@ -762,6 +773,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
                 ext,
             })
         }
+        ["gps", seg] => read_ext(seg, "location").map(Route::GpsLocation),
         ["messagebus", seg] => read_ext(seg, "all_messages").map(|ext| Route::Messages {
             since: "0".into(),
             ext,

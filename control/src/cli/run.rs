@@ -137,6 +137,9 @@ pub struct RunArgs {
     /// Admin user name for Basic login. [default: admin]
     #[arg(long)]
     pub admin_user: Option<String>,
+    /// gpsd to take the host's position from (`/gps/location.json`), e.g. 127.0.0.1:2947.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub gpsd: Option<String>,
     /// On exit, print the totals as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
@@ -169,6 +172,7 @@ struct Settings {
     http_threads: usize,
     admin_user: String,
     admin_password: Option<String>,
+    gpsd: Option<String>,
     json: bool,
 }
 
@@ -251,6 +255,7 @@ impl Settings {
                 .ok()
                 .filter(|p| !p.is_empty())
                 .or(f.admin_password),
+            gpsd: a.gpsd.or(f.gpsd),
             json: a.json,
         })
     }
@@ -497,6 +502,10 @@ impl ApiParts {
                 sources: sources.clone(),
             },
             messages: messages.clone(),
+            gps: match &st.gpsd {
+                Some(addr) => crate::gps::Gps::start(addr.clone(), messages.clone()),
+                None => Arc::new(crate::gps::Gps::default()),
+            },
             body_limit: st.body_limit,
             started: Instant::now(),
             metrics: ControlMetrics::default(),
