@@ -124,7 +124,10 @@ fn kismets_python_client_manages_datasources() {
         .iter()
         .map(|m| m["kismet.messagebus.message_string"].as_str().unwrap())
         .collect();
-    assert_eq!(r["gps"]["kismet.common.location.fix"], 0, "no gpsd, no fix: {r}");
+    assert_eq!(
+        r["gps"]["kismet.common.location.fix"], 0,
+        "no gpsd, no fix: {r}"
+    );
     for word in ["opened", "paused", "resumed", "closed", "reopened"] {
         assert!(
             texts

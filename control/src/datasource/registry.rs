@@ -75,6 +75,8 @@ struct Entry {
     /// `packets_datasize_rrd`), sampled once a second by [`SourceRegistry::tick`].
     packets_rrd: CounterRrd,
     bytes_rrd: CounterRrd,
+    /// Drops (kernel + sink) at the last tick, and whether the source was dropping then.
+    drops: DropWatch,
 }
 
 impl Entry {
@@ -112,6 +114,45 @@ impl Entry {
             }
             None => Vec::new(),
         }
+    }
+}
+
+/// Notices when a source starts and stops losing frames, from its cumulative drop counters
+/// sampled once a second.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct DropWatch {
+    kernel: u64,
+    sink: u64,
+    dropping: bool,
+}
+
+/// A change of a source's dropping state, with the drops of the last second (began) or the
+/// totals (stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DropChange {
+    Began { kernel: u64, sink: u64 },
+    Stopped { kernel: u64, sink: u64 },
+}
+
+impl DropWatch {
+    fn update(&mut self, kernel: u64, sink: u64) -> Option<DropChange> {
+        let (dk, ds) = (
+            kernel.saturating_sub(self.kernel),
+            sink.saturating_sub(self.sink),
+        );
+        self.kernel = kernel;
+        self.sink = sink;
+        let now = dk + ds > 0;
+        let change = match (self.dropping, now) {
+            (false, true) => Some(DropChange::Began {
+                kernel: dk,
+                sink: ds,
+            }),
+            (true, false) => Some(DropChange::Stopped { kernel, sink }),
+            _ => None,
+        };
+        self.dropping = now;
+        change
     }
 }
 
@@ -257,6 +298,7 @@ impl SourceRegistry {
                 hopper: None,
                 packets_rrd: CounterRrd::from_counter(0, now_secs()),
                 bytes_rrd: CounterRrd::from_counter(0, now_secs()),
+                drops: DropWatch::default(),
             };
             if !e.closed {
                 let mut entries = self.lock();
@@ -425,6 +467,7 @@ impl SourceRegistry {
             hopper: None,
             packets_rrd: CounterRrd::from_counter(0, now_secs()),
             bytes_rrd: CounterRrd::from_counter(0, now_secs()),
+            drops: DropWatch::default(),
         };
         if e.tuning != ChannelState::Untouched {
             let what = match e.tuning {
@@ -744,6 +787,25 @@ impl SourceRegistry {
             let c = e.counters();
             e.packets_rrd.sample(c.frames, secs);
             e.bytes_rrd.sample(c.bytes, secs);
+            match e.drops.update(c.kernel_drops, c.sink_drops) {
+                Some(DropChange::Began { kernel, sink }) => self.tell(
+                    MSGFLAG_ERROR,
+                    format!(
+                        "source {} ({}): drops began: {kernel} in the kernel, {sink} at the \
+                         sinks since the last second",
+                        e.name, e.uuid
+                    ),
+                ),
+                Some(DropChange::Stopped { kernel, sink }) => self.tell(
+                    MSGFLAG_INFO,
+                    format!(
+                        "source {} ({}): drops stopped ({kernel} in the kernel, {sink} at the \
+                         sinks in all)",
+                        e.name, e.uuid
+                    ),
+                ),
+                None => {}
+            }
             let live = e.def.kind != Some(Kind::Pcap);
             if live && e.group.as_ref().is_some_and(|g| g.view().finished()) {
                 let errors = e.stop();
@@ -959,5 +1021,30 @@ impl SourceRegistry {
         );
         m.insert("airsift.datasource.closed".into(), e.closed.into());
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_beginning_and_stopping_are_noticed_once_each() {
+        let mut w = DropWatch::default();
+        assert_eq!(w.update(0, 0), None);
+        assert_eq!(
+            w.update(5, 0),
+            Some(DropChange::Began { kernel: 5, sink: 0 })
+        );
+        assert_eq!(w.update(9, 2), None, "still dropping: no new message");
+        assert_eq!(
+            w.update(9, 2),
+            Some(DropChange::Stopped { kernel: 9, sink: 2 })
+        );
+        assert_eq!(w.update(9, 2), None);
+        assert_eq!(
+            w.update(9, 3),
+            Some(DropChange::Began { kernel: 0, sink: 1 })
+        );
     }
 }
