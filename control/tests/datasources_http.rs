@@ -507,27 +507,15 @@ fn an_afxdp_source_opens_and_closes_cleanly() {
     assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
     // The veth pair is deleted: the source goes into error, and a new pair is picked up by
     // the retry and captured from.
-    let ip = |args: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .args(["-n", &ns.name])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ip(&["link", "del", "vb"]);
+    ns.ip(&["link", "del", "vb"]);
     common::wait_until(
         "the AF_XDP source in error",
         Duration::from_secs(60),
         || record(&s, &uuid)["kismet.datasource.error"] == 1,
     );
-    ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
-    ip(&["link", "set", "va", "mtu", "9000", "up"]);
-    ip(&["link", "set", "vb", "mtu", "9000", "up"]);
+    ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+    ns.ip(&["link", "set", "va", "mtu", "9000", "up"]);
+    ns.ip(&["link", "set", "vb", "mtu", "9000", "up"]);
     common::wait_until(
         "the AF_XDP source reopened",
         Duration::from_secs(60),
@@ -598,22 +586,9 @@ fn adding_and_closing_sources_disturbs_no_running_source() {
         return;
     }
     let ns = Netns::with_veth("dsadd");
-    for args in [
-        vec!["link", "add", "vc", "type", "veth", "peer", "name", "vd"],
-        vec!["link", "set", "vc", "mtu", "9000", "up"],
-        vec!["link", "set", "vd", "mtu", "9000", "up"],
-    ] {
-        let out = std::process::Command::new("ip")
-            .args(["-n", &ns.name])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    ns.ip(&["link", "add", "vc", "type", "veth", "peer", "name", "vd"]);
+    ns.ip(&["link", "set", "vc", "mtu", "9000", "up"]);
+    ns.ip(&["link", "set", "vd", "mtu", "9000", "up"]);
     let dir = common::scratch("dsadd");
     // A 10 ms block timeout (the kernel's own default is 8 ms) gives each ring 640 ms of
     // depth at this rate: a debug build's worker, sharing two cores with the injector, the

@@ -117,13 +117,7 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
     let n = ring_count(def, d);
     let link_type = o.link_type.clone().unwrap_or_else(|| d.link_type.clone());
     let iface = def.interface.as_str();
-    let kind = def.kind.as_ref().unwrap_or(&Kind::Tpacket);
-    if *kind != Kind::Pcap && matches!(super::interfaces::info(iface), Ok(None)) {
-        return Err(OpenError::Missing(format!(
-            "no interface {iface} in this network namespace"
-        )));
-    }
-    match kind {
+    match def.kind.as_ref().unwrap_or(&Kind::Tpacket) {
         Kind::Pcap => {
             if n > 1 {
                 return Err(OpenError::Invalid(

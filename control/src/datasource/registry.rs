@@ -80,6 +80,37 @@ struct Entry {
 }
 
 impl Entry {
+    /// A source not yet started, open (not closed, not paused), its channel untouched.
+    fn new(uuid: String, number: u32, text: String, def: Definition) -> Entry {
+        Entry {
+            uuid,
+            number,
+            name: def.options.name.clone().unwrap_or_else(|| text.clone()),
+            text,
+            def,
+            group: None,
+            linktype: 0,
+            closed: false,
+            paused: false,
+            error: None,
+            warning: String::new(),
+            retries: 0,
+            total_retries: 0,
+            next_retry: None,
+            carried: CounterSnapshot::default(),
+            tuning: ChannelState::Untouched,
+            hopper: None,
+            packets_rrd: CounterRrd::from_counter(0, now_secs()),
+            bytes_rrd: CounterRrd::from_counter(0, now_secs()),
+            drops: DropWatch::default(),
+        }
+    }
+
+    /// How messages name the source: `name (UUID)`.
+    fn label(&self) -> String {
+        format!("{} ({})", self.name, self.uuid)
+    }
+
     fn counters(&self) -> CounterSnapshot {
         let mut c = self.carried;
         if let Some(g) = &self.group {
@@ -272,34 +303,12 @@ impl SourceRegistry {
                     continue;
                 }
             };
-            let mut e = Entry {
-                uuid: s.uuid,
-                number: s.number,
-                name: def
-                    .options
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| s.definition.clone()),
-                text: s.definition,
-                def,
-                group: None,
-                linktype: 0,
-                closed: s.closed,
-                paused: s.paused,
-                error: None,
-                warning: String::new(),
-                retries: 0,
-                total_retries: 0,
-                next_retry: None,
-                carried: CounterSnapshot::default(),
-                tuning: ChannelState::from_json(
-                    &serde_json::from_str(&s.channel).unwrap_or_else(|_| json!({})),
-                ),
-                hopper: None,
-                packets_rrd: CounterRrd::from_counter(0, now_secs()),
-                bytes_rrd: CounterRrd::from_counter(0, now_secs()),
-                drops: DropWatch::default(),
-            };
+            let mut e = Entry::new(s.uuid, s.number, s.definition, def);
+            e.closed = s.closed;
+            e.paused = s.paused;
+            e.tuning = ChannelState::from_json(
+                &serde_json::from_str(&s.channel).unwrap_or_else(|_| json!({})),
+            );
             if !e.closed {
                 let mut entries = self.lock();
                 if let Err(err) = self.start(&mut e, &entries) {
@@ -443,32 +452,8 @@ impl SourceRegistry {
             Some(u) => u.clone(),
             None => new_uuid(),
         };
-        let mut e = Entry {
-            uuid,
-            number,
-            name: def
-                .options
-                .name
-                .clone()
-                .unwrap_or_else(|| text.trim().to_string()),
-            text: text.trim().to_string(),
-            def,
-            group: None,
-            linktype: 0,
-            closed: false,
-            paused: false,
-            error: None,
-            warning: String::new(),
-            retries: 0,
-            total_retries: 0,
-            next_retry: None,
-            carried: CounterSnapshot::default(),
-            tuning,
-            hopper: None,
-            packets_rrd: CounterRrd::from_counter(0, now_secs()),
-            bytes_rrd: CounterRrd::from_counter(0, now_secs()),
-            drops: DropWatch::default(),
-        };
+        let mut e = Entry::new(uuid, number, text.trim().to_string(), def);
+        e.tuning = tuning;
         if e.tuning != ChannelState::Untouched {
             let what = match e.tuning {
                 ChannelState::Locked(_) => "lock a channel",
@@ -511,7 +496,7 @@ impl SourceRegistry {
         let e = entries.last().expect("just pushed");
         self.tell(
             MSGFLAG_INFO,
-            format!("source {} ({}) opened: {}", e.name, e.uuid, e.text),
+            format!("source {} opened: {}", e.label(), e.text),
         );
         Ok(self.render(e))
     }
@@ -532,10 +517,7 @@ impl SourceRegistry {
         e.error = None;
         e.next_retry = None;
         self.save(e)?;
-        self.tell(
-            MSGFLAG_INFO,
-            format!("source {} ({}) closed", e.name, e.uuid),
-        );
+        self.tell(MSGFLAG_INFO, format!("source {} closed", e.label()));
         Ok(self.render(e))
     }
 
@@ -571,10 +553,7 @@ impl SourceRegistry {
         saved?;
         self.rehop(&mut entries);
         let e = &entries[i];
-        self.tell(
-            MSGFLAG_INFO,
-            format!("source {} ({}) reopened", e.name, e.uuid),
-        );
+        self.tell(MSGFLAG_INFO, format!("source {} reopened", e.label()));
         Ok(self.render(e))
     }
 
@@ -588,10 +567,7 @@ impl SourceRegistry {
         }
         self.save(e)?;
         let what = if paused { "paused" } else { "resumed" };
-        self.tell(
-            MSGFLAG_INFO,
-            format!("source {} ({}) {what}", e.name, e.uuid),
-        );
+        self.tell(MSGFLAG_INFO, format!("source {} {what}", e.label()));
         Ok(self.render(e))
     }
 
@@ -791,17 +767,17 @@ impl SourceRegistry {
                 Some(DropChange::Began { kernel, sink }) => self.tell(
                     MSGFLAG_ERROR,
                     format!(
-                        "source {} ({}): drops began: {kernel} in the kernel, {sink} at the \
-                         sinks since the last second",
-                        e.name, e.uuid
+                        "source {}: drops began: {kernel} in the kernel, {sink} at the sinks \
+                         since the last second",
+                        e.label()
                     ),
                 ),
                 Some(DropChange::Stopped { kernel, sink }) => self.tell(
                     MSGFLAG_INFO,
                     format!(
-                        "source {} ({}): drops stopped ({kernel} in the kernel, {sink} at the \
-                         sinks in all)",
-                        e.name, e.uuid
+                        "source {}: drops stopped ({kernel} in the kernel, {sink} at the sinks \
+                         in all)",
+                        e.label()
                     ),
                 ),
                 None => {}

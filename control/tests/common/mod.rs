@@ -78,6 +78,11 @@ impl Netns {
         ns
     }
 
+    /// `ip -n NS ARGS...`, which must succeed.
+    pub fn ip(&self, args: &[&str]) {
+        run(Command::new("ip").args(["-n", &self.name]).args(args));
+    }
+
     /// A command run inside the namespace.
     pub fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");

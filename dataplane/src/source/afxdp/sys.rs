@@ -158,7 +158,14 @@ pub fn if_index(iface: &str) -> io::Result<u32> {
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     if index == 0 {
         let e = io::Error::last_os_error();
-        return Err(context(e, &format!("interface {iface}")));
+        let missing = e.raw_os_error() == Some(libc::ENODEV);
+        let e = context(e, &format!("interface {iface}"));
+        // As for TPACKET: a missing interface is NotFound, not an uncategorised errno.
+        return Err(if missing {
+            io::Error::new(io::ErrorKind::NotFound, e.to_string())
+        } else {
+            e
+        });
     }
     Ok(index)
 }

@@ -143,7 +143,14 @@ pub fn if_index(name: &str) -> io::Result<u32> {
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
     if idx == 0 {
         let e = io::Error::last_os_error();
-        return Err(io::Error::new(e.kind(), format!("interface {name}: {e}")));
+        // No such device is a missing interface: say NotFound, so callers can tell it from a
+        // refusal without parsing the text.
+        let kind = if e.raw_os_error() == Some(libc::ENODEV) {
+            io::ErrorKind::NotFound
+        } else {
+            e.kind()
+        };
+        return Err(io::Error::new(kind, format!("interface {name}: {e}")));
     }
     Ok(idx)
 }
@@ -156,6 +163,7 @@ pub fn arphrd(name: &str) -> io::Result<u16> {
             format!("interface name {name:?} is too long"),
         ));
     }
+    if_index(name)?; // a missing interface is NotFound, as everywhere
     let sock = {
         // SAFETY: socket(2) takes no pointers; the result is owned right away.
         let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
