@@ -22,6 +22,9 @@
 //!   encryption and beacon interval of the newest such frame (the DS Parameter Set channel,
 //!   else the radiotap frequency's channel).
 //! * probed SSIDs: per (transmitter, SSID) of probe requests with a non-empty SSID.
+//! * SSIDs are bytes (tshark prints `wlan.ssid` as hex): only a zero-length SSID is cloaked; a
+//!   NUL-filled one, which tshark prints as its zero bytes, is an SSID of that length (shown
+//!   as `\x00...`). None of the captures has one.
 //! * signal (last/min/max) and frequency: of the frames the device transmitted.
 //! * last_bssid: an AP's own MAC; otherwise the AP of the device's newest data frame to or
 //!   from an AP.
@@ -1502,6 +1505,7 @@ fn reference_roles_and_crypt_mapping() {
     assert_eq!(t.devices[&sta].last_bssid(&sta), None);
     // Not UTF-8, and a backslash.
     assert_eq!(shown_ssid(&[0xc6, b'\\']), "\\xC6\\\\");
+    assert_eq!(shown_ssid(&[0, 0]), "\\x00\\x00");
     assert_eq!(shown_ssid("a\u{1}é".as_bytes()), "a\\x01é");
 
     let suite = |t: u64| (RSN_OUI, t);
