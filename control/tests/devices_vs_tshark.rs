@@ -27,7 +27,7 @@
 //!   as `\x00...`). None of the captures has one.
 //! * signal (last/min/max) and frequency: of the frames the device transmitted.
 //! * last_bssid: an AP's own MAC; otherwise the AP of the device's newest data frame to or
-//!   from an AP.
+//!   from an AP; 00:00:00:00:00:00 (as Kismet prints no BSSID) when there is none.
 //!
 //! Where the reference cannot read a frame from tshark's output, or tshark is wrong about it,
 //! the frame is in [`EXCEPTIONS`] with the reason tshark's own output gives.
@@ -1046,8 +1046,7 @@ fn compare(name: &str, want: &BTreeMap<Mac, Dev>, got: &[Value]) -> Vec<String> 
             &at_,
             "last_bssid",
             dot("last_bssid"),
-            d.last_bssid(mac)
-                .map_or(Value::Null, |m| mac_string(&m).into()),
+            mac_string(&d.last_bssid(mac).unwrap_or_default()).into(),
         );
 
         // Advertised SSIDs, by the SSID as shown.
@@ -1618,7 +1617,7 @@ fn render(mac: &Mac, d: &Dev) -> Value {
             "dot11.device.associated_client_map": assoc,
             "dot11.device.num_associated_clients": d.clients.len(),
             "dot11.device.client_map": client_map,
-            "dot11.device.last_bssid": d.last_bssid(mac).map(|m| mac_string(&m)),
+            "dot11.device.last_bssid": mac_string(&d.last_bssid(mac).unwrap_or_default()),
         }),
     );
     Value::Object(base)
