@@ -10,6 +10,12 @@
 //!
 //! Kismet's scan-report parser misses TKIP, GCMP, SAE/WPA3, OWE, FT and reads RSN as nothing;
 //! this one reads them all.
+//!
+//! A network seen on the air rather than in a scan report has no such string: its beacon's
+//! privacy bit and RSN/WPA elements go through [`from_elements`] (or [`from_beacon`]), which
+//! sets the same bits [`parse`] sets for the string a scanner would print for that network.
+
+use dataplane::wire::ie::{capability, Akms, Ciphers, Rsn};
 
 /// Kismet's v2 `crypt_bitfield` bits. Confirmed against Kismet 2025-09 output (the reference
 /// responses) and its published table: WEP, WPA, WPA1, WPA2, group WEP104/TKIP/CCMP128,
@@ -82,7 +88,7 @@ pub mod legacy {
 
 /// airsift's flags for what Kismet's sets cannot say.
 pub mod extra {
-    /// The capabilities string was given (without it the encryption is unknown).
+    /// The encryption is known: a capabilities string was given, or a beacon's elements read.
     pub const KNOWN: u16 = 1 << 0;
     pub const ESS: u16 = 1 << 1;
     pub const IBSS: u16 = 1 << 2;
@@ -270,8 +276,135 @@ pub fn parse(capabilities: &str) -> Crypt {
     out
 }
 
+/// Element key managements → (v2 bits, extra flags), as [`akm`] maps their names. Suites that
+/// neither Kismet's set nor the capabilities strings name (Suite B 128-bit, FT-802.1X-SHA384,
+/// PSK-SHA384, FT-PSK-SHA384) add nothing, as an unknown name adds nothing to [`parse`].
+const ELEMENT_AKMS: &[(Akms, u64, u16)] = &[
+    (Akms::PSK, v2::AKM_PSK, 0),
+    (Akms::IEEE8021X, v2::AKM_1X, 0),
+    (Akms::FT_PSK, v2::AKM_PSK_FT, 0),
+    (Akms::FT_IEEE8021X, v2::AKM_1X_FT, 0),
+    (Akms::PSK_SHA256, v2::AKM_PSK_SHA256, 0),
+    (Akms::IEEE8021X_SHA256, v2::AKM_1X_SHA256, 0),
+    (Akms::SAE, v2::AKM_SAE | v2::GENERAL_WPA3, 0),
+    (Akms::FT_SAE, v2::AKM_SAE_FT | v2::GENERAL_WPA3, 0),
+    (Akms::SAE_EXT_KEY, v2::GENERAL_WPA3, extra::AKM_SAE_EXT),
+    (Akms::FT_SAE_EXT_KEY, v2::GENERAL_WPA3, extra::AKM_SAE_EXT),
+    (Akms::OWE, v2::AKM_OWE | v2::GENERAL_WPA3, 0),
+    (
+        Akms::SUITE_B_192,
+        v2::AKM_1X_SUITEB_SHA384 | v2::GENERAL_WPA3,
+        0,
+    ),
+    (Akms::FILS_SHA256, v2::AKM_FILS_SHA256 | v2::GENERAL_WPA3, 0),
+    (
+        Akms::FT_FILS_SHA256,
+        v2::AKM_FILS_SHA256 | v2::GENERAL_WPA3,
+        0,
+    ),
+    (Akms::FILS_SHA384, v2::AKM_FILS_SHA384 | v2::GENERAL_WPA3, 0),
+    (
+        Akms::FT_FILS_SHA384,
+        v2::AKM_FILS_SHA384 | v2::GENERAL_WPA3,
+        0,
+    ),
+    (Akms::DPP, v2::GENERAL_WPA3, extra::AKM_DPP),
+];
+
+/// Element ciphers → (pairwise bit, group bit). The group management ciphers (BIP) and "use
+/// the group cipher" carry no bit, as in [`cipher`].
+const ELEMENT_CIPHERS: &[(Ciphers, u64, u64)] = &[
+    (Ciphers::WEP40, v2::PAIRWISE_WEP40, v2::GROUP_WEP40),
+    (Ciphers::WEP104, v2::PAIRWISE_WEP104, v2::GROUP_WEP104),
+    (Ciphers::TKIP, v2::PAIRWISE_TKIP, v2::GROUP_TKIP),
+    (Ciphers::CCMP128, v2::PAIRWISE_CCMP128, v2::GROUP_CCMP128),
+    (Ciphers::CCMP256, v2::PAIRWISE_CCMP256, v2::GROUP_CCMP256),
+    (Ciphers::GCMP128, v2::PAIRWISE_GCMP128, v2::GROUP_GCMP128),
+    (Ciphers::GCMP256, v2::PAIRWISE_GCMP256, v2::GROUP_GCMP256),
+];
+
+/// The bits of one decoded RSN or WPA element's suites, into `out`; returns its AKM bits.
+fn element_suites(e: &Rsn, out: &mut Crypt) -> u64 {
+    let mut akm_bits = 0;
+    for &(a, bits, x) in ELEMENT_AKMS {
+        if e.akms().contains(a) {
+            akm_bits |= bits;
+            out.extra |= x;
+        }
+    }
+    for &(c, pairwise, group) in ELEMENT_CIPHERS {
+        if e.pairwise().contains(c) {
+            out.bits |= pairwise;
+        }
+        if e.group().contains(c) {
+            out.bits |= group;
+        }
+    }
+    out.bits |= akm_bits;
+    akm_bits
+}
+
+/// Encryption from a beacon's or probe response's elements: the privacy bit of its capability
+/// field, its decoded RSN element ([`Rsn::parse`]) and WPA element ([`Rsn::parse_wpa`]).
+///
+/// The result is what [`parse`] gives for the capabilities string a scanner prints for the same
+/// network (`[WPA2-PSK-CCMP]` for an RSN element with PSK and CCMP), with three differences:
+/// - ESS and IBSS come from the capability field, not from these arguments: [`from_beacon`]
+///   takes the whole field and sets them; a caller of this function ORs them in itself.
+/// - The group cipher is the element's. A capabilities string names no group cipher, so
+///   [`parse`] takes the weakest pairwise one, which is the same for almost every network, but
+///   not for a WPA/WPA2 network whose RSN element says TKIP group, CCMP pairwise: that string
+///   (`[WPA-PSK-TKIP][WPA2-PSK-CCMP]`) gives a CCMP group as well.
+/// - WPS is a vendor element of its own; a caller that saw it ORs in [`v2::AKM_WPS`].
+///
+/// The elements decide over the privacy bit: with an RSN or WPA element the network is WPA
+/// whatever the bit says; without either, privacy means WEP and no privacy an open network.
+/// Elements that do not decode are the caller's to report.
+pub fn from_elements(privacy: bool, rsn: Option<&Rsn>, wpa: Option<&Rsn>) -> Crypt {
+    let mut out = Crypt {
+        bits: 0,
+        extra: extra::KNOWN,
+    };
+    if let Some(w) = wpa {
+        out.bits |= v2::GENERAL_WPA | v2::GENERAL_WPA1;
+        element_suites(w, &mut out);
+    }
+    if let Some(r) = rsn {
+        out.bits |= v2::GENERAL_WPA | v2::GENERAL_WPA2;
+        let akm_bits = element_suites(r, &mut out);
+        // As for `[WPA2-...]`: a WPA2-class key management, or none named.
+        if is_wpa2_akm(akm_bits) || r.akms().is_empty() {
+            out.extra |= extra::RSN_WPA2_AKM;
+        }
+        if r.mfp_capable() {
+            out.extra |= extra::MFPC;
+        }
+        if r.mfp_required() {
+            out.extra |= extra::MFPR | extra::MFPC;
+        }
+    }
+    if privacy && rsn.is_none() && wpa.is_none() {
+        out.bits |= v2::GENERAL_WEP;
+    }
+    out
+}
+
+/// [`from_elements`] for a beacon or probe response's whole capability field: privacy from
+/// its Privacy bit, and [`extra::ESS`] / [`extra::IBSS`] from its ESS and IBSS bits, as `[ESS]`
+/// and `[IBSS]` set them in [`parse`].
+pub fn from_beacon(capabilities: u16, rsn: Option<&Rsn>, wpa: Option<&Rsn>) -> Crypt {
+    let mut out = from_elements(capabilities & capability::PRIVACY != 0, rsn, wpa);
+    if capabilities & capability::ESS != 0 {
+        out.extra |= extra::ESS;
+    }
+    if capabilities & capability::IBSS != 0 {
+        out.extra |= extra::IBSS;
+    }
+    out
+}
+
 impl Crypt {
-    /// Whether a capabilities string was ever given.
+    /// Whether a capabilities string was ever given (or a beacon's elements read).
     pub fn known(self) -> bool {
         self.extra & extra::KNOWN != 0
     }
@@ -521,5 +654,289 @@ mod tests {
         let unknown = Crypt::default();
         assert_eq!(unknown.display(), "Unknown");
         assert_eq!(unknown.legacy(), legacy::UNKNOWN);
+    }
+
+    const IEEE: [u8; 3] = [0x00, 0x0F, 0xAC];
+    const MS: [u8; 3] = [0x00, 0x50, 0xF2];
+    /// Stands for the DPP suite (50-6F-9A:2) in [`body`]'s lists.
+    const DPP: u8 = 0xFF;
+
+    /// An element body: version 1, group, pairwise, AKMs, and capabilities when given.
+    fn body(oui: [u8; 3], group: u8, pairwise: &[u8], akms: &[u8], caps: Option<u16>) -> Vec<u8> {
+        let suite = |t: u8| match t {
+            DPP => [0x50, 0x6F, 0x9A, 0x02],
+            t => [oui[0], oui[1], oui[2], t],
+        };
+        let mut v = vec![1, 0];
+        v.extend(suite(group));
+        for list in [pairwise, akms] {
+            v.extend((list.len() as u16).to_le_bytes());
+            for &t in list {
+                v.extend(suite(t));
+            }
+        }
+        if let Some(c) = caps {
+            v.extend(c.to_le_bytes());
+        }
+        v
+    }
+
+    fn rsn(group: u8, pairwise: &[u8], akms: &[u8], caps: u16) -> Option<Rsn> {
+        Some(Rsn::parse(&body(IEEE, group, pairwise, akms, Some(caps))).unwrap())
+    }
+
+    fn wpa(group: u8, pairwise: &[u8], akms: &[u8]) -> Option<Rsn> {
+        Some(Rsn::parse_wpa(&body(MS, group, pairwise, akms, None)).unwrap())
+    }
+
+    const ESS: u16 = capability::ESS;
+    const PRIV: u16 = capability::ESS | capability::PRIVACY;
+
+    /// The same network both ways: (capabilities string, capability field, RSN, WPA). Cipher
+    /// types: 2 TKIP, 4 CCMP, 8 GCMP, 9 GCMP-256, 10 CCMP-256. AKMs: 1 802.1X, 2 PSK, 3 FT-802.1X,
+    /// 4 FT-PSK, 5 802.1X-SHA256, 6 PSK-SHA256, 8 SAE, 9 FT-SAE, 12 Suite B 192, 14/15 FILS,
+    /// 16/17 FT-FILS, 18 OWE, 24/25 SAE-EXT-KEY. MFP: 0x80 capable, 0xC0 required.
+    fn equivalents() -> Vec<(&'static str, u16, Option<Rsn>, Option<Rsn>)> {
+        vec![
+            ("[ESS]", ESS, None, None),
+            ("[IBSS]", capability::IBSS, None, None),
+            ("", 0, None, None),
+            ("[WEP][ESS]", PRIV, None, None),
+            (
+                "[WEP][IBSS]",
+                capability::IBSS | capability::PRIVACY,
+                None,
+                None,
+            ),
+            ("[WPA2-PSK-CCMP][ESS]", PRIV, rsn(4, &[4], &[2], 0), None),
+            // The privacy bit does not matter next to an element.
+            ("[WPA2-PSK-CCMP][ESS]", ESS, rsn(4, &[4], &[2], 0), None),
+            ("[WPA-PSK-TKIP][ESS]", PRIV, None, wpa(2, &[2], &[2])),
+            (
+                "[WPA-EAP-TKIP+CCMP][ESS]",
+                PRIV,
+                None,
+                wpa(2, &[2, 4], &[1]),
+            ),
+            (
+                "[WPA-PSK-TKIP+CCMP][WPA2-PSK-TKIP+CCMP][ESS]",
+                PRIV,
+                rsn(2, &[2, 4], &[2], 0),
+                wpa(2, &[2, 4], &[2]),
+            ),
+            (
+                "[WPA-EAP-TKIP][WPA2-EAP-CCMP][ESS]",
+                PRIV,
+                rsn(4, &[4], &[1], 0),
+                wpa(2, &[2], &[1]),
+            ),
+            ("[WPA2-EAP-CCMP][ESS]", PRIV, rsn(4, &[4], &[1], 0), None),
+            (
+                "[WPA2-PSK+FT/PSK-CCMP][ESS]",
+                PRIV,
+                rsn(4, &[4], &[2, 4], 0),
+                None,
+            ),
+            (
+                "[WPA2-EAP+FT/EAP-CCMP][ESS]",
+                PRIV,
+                rsn(4, &[4], &[1, 3], 0),
+                None,
+            ),
+            (
+                "[WPA2-PSK-SHA256-CCMP][ESS][MFPC]",
+                PRIV,
+                rsn(4, &[4], &[6], 0x80),
+                None,
+            ),
+            (
+                "[WPA2-EAP-SHA256-CCMP][ESS][MFPC]",
+                PRIV,
+                rsn(4, &[4], &[5], 0x80),
+                None,
+            ),
+            (
+                "[WPA2-PSK-CCMP-256][ESS]",
+                PRIV,
+                rsn(10, &[10], &[2], 0),
+                None,
+            ),
+            ("[WPA2-PSK-GCMP][ESS]", PRIV, rsn(8, &[8], &[2], 0), None),
+            (
+                "[RSN-SAE-CCMP][ESS][MFPC][MFPR]",
+                PRIV,
+                rsn(4, &[4], &[8], 0xC0),
+                None,
+            ),
+            (
+                "[WPA3-SAE-GCMP-256][ESS][MFPR]",
+                PRIV,
+                rsn(9, &[9], &[8], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-FT/SAE-CCMP][ESS][MFPR]",
+                PRIV,
+                rsn(4, &[4], &[9], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-PSK+SAE-CCMP][ESS][MFPC]",
+                PRIV,
+                rsn(4, &[4], &[2, 8], 0x80),
+                None,
+            ),
+            (
+                "[RSN-PSK+FT/PSK+SAE+FT/SAE-CCMP][ESS][MFPC]",
+                PRIV,
+                rsn(4, &[4], &[2, 4, 8, 9], 0x80),
+                None,
+            ),
+            (
+                "[RSN-SAE+SAE_EXT_KEY-CCMP+GCMP-256][ESS][MFPR]",
+                PRIV,
+                rsn(4, &[4, 9], &[8, 24], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-FT/SAE_EXT_KEY-GCMP-256][ESS][MFPR]",
+                PRIV,
+                rsn(9, &[9], &[25], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-OWE-CCMP][ESS][MFPR]",
+                PRIV,
+                rsn(4, &[4], &[18], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-SUITE_B_192-GCMP-256][ESS][MFPR]",
+                PRIV,
+                rsn(9, &[9], &[12], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-FILS-SHA256-CCMP][ESS]",
+                PRIV,
+                rsn(4, &[4], &[14], 0),
+                None,
+            ),
+            (
+                "[RSN-FT/FILS-SHA384-CCMP][ESS]",
+                PRIV,
+                rsn(4, &[4], &[17], 0),
+                None,
+            ),
+            (
+                "[RSN-DPP-CCMP][ESS][MFPR]",
+                PRIV,
+                rsn(4, &[4], &[DPP], 0xC0),
+                None,
+            ),
+            (
+                "[RSN-PSK+SAE+DPP-CCMP][ESS][MFPC]",
+                PRIV,
+                rsn(4, &[4], &[2, 8, DPP], 0x80),
+                None,
+            ),
+            // No key management named.
+            ("[WPA2-CCMP][ESS]", PRIV, rsn(4, &[4], &[], 0), None),
+            // An element that ends after its version: 802.11's defaults.
+            (
+                "[WPA2-EAP-CCMP][ESS]",
+                PRIV,
+                Some(Rsn::parse(&[1, 0]).unwrap()),
+                None,
+            ),
+            (
+                "[WPA-EAP-TKIP][ESS]",
+                PRIV,
+                None,
+                Some(Rsn::parse_wpa(&[1, 0]).unwrap()),
+            ),
+        ]
+    }
+
+    #[test]
+    fn elements_give_what_the_capabilities_string_gives() {
+        for (caps, field, r, w) in equivalents() {
+            let want = parse(caps);
+            let got = from_beacon(field, r.as_ref(), w.as_ref());
+            assert_eq!(
+                got,
+                want,
+                "{caps:?}: {} vs {}",
+                got.display(),
+                want.display()
+            );
+            // Without the capability field: the same but ESS and IBSS.
+            let bare = from_elements(field & capability::PRIVACY != 0, r.as_ref(), w.as_ref());
+            assert_eq!(bare.bits, want.bits, "{caps:?}");
+            assert_eq!(
+                bare.extra,
+                want.extra & !(extra::ESS | extra::IBSS),
+                "{caps:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn elements_cases() {
+        let c = from_elements(false, None, None);
+        assert_eq!(
+            (c.bits, c.extra, c.display().as_str()),
+            (0, extra::KNOWN, "Open")
+        );
+        assert!(c.known() && !c.encrypted());
+        let c = from_elements(true, None, None);
+        assert!(c.weak() && c.encrypted());
+        assert_eq!(c.display(), "WEP");
+
+        let sae = rsn(4, &[4], &[8], 0xC0);
+        let c = from_elements(true, sae.as_ref(), None);
+        assert_eq!(c.display(), "WPA3 WPA3-SAE AES-CCMP");
+        assert_eq!(c.mfp(), (true, true));
+        assert_eq!(c.legacy() & legacy::VERSION_WPA2, 0);
+
+        let owe = rsn(4, &[4], &[18], 0xC0);
+        let c = from_elements(true, owe.as_ref(), None);
+        assert_eq!(c.display(), "WPA3 WPA3-OWE AES-CCMP");
+
+        // WPA and WPA2 together, as the wpa-Induction capture's AP: TKIP group in both.
+        let (r, w) = (rsn(2, &[2, 4], &[2], 0), wpa(2, &[2, 4], &[2]));
+        let c = from_elements(true, r.as_ref(), w.as_ref());
+        assert_eq!(c.display(), "WPA WPA2 WPA-PSK WPA2-PSK TKIP AES-CCMP");
+        assert_eq!(
+            c.bits & (v2::GROUP_TKIP | v2::GROUP_CCMP128),
+            v2::GROUP_TKIP
+        );
+
+        // The one place the element path knows better: the group cipher. A scanner prints this
+        // network as `[WPA-PSK-TKIP][WPA2-PSK-CCMP]`, from which `parse` guesses a CCMP group.
+        let (r, w) = (rsn(2, &[4], &[2], 0), wpa(2, &[2], &[2]));
+        let c = from_elements(true, r.as_ref(), w.as_ref());
+        let s = parse("[WPA-PSK-TKIP][WPA2-PSK-CCMP]");
+        assert_eq!(c.bits, s.bits & !v2::GROUP_CCMP128);
+        assert_eq!(c.display(), s.display());
+
+        // Unknown suites only: the generation, nothing else.
+        let mut b = body(IEEE, 7, &[3], &[7], None);
+        b[8..12].copy_from_slice(&[0x00, 0x10, 0x18, 0x02]);
+        let odd = Rsn::parse(&b).unwrap();
+        let c = from_elements(true, Some(&odd), None);
+        assert_eq!(c.bits, v2::GENERAL_WPA | v2::GENERAL_WPA2);
+        assert!(c.encrypted() && !c.weak());
+
+        // ESS and IBSS only through the capability field.
+        assert_eq!(from_beacon(PRIV, None, None).extra & extra::ESS, extra::ESS);
+        assert_eq!(
+            from_beacon(capability::IBSS, None, None).extra & extra::IBSS,
+            extra::IBSS
+        );
+        assert_eq!(
+            from_elements(true, None, None).extra & (extra::ESS | extra::IBSS),
+            0
+        );
     }
 }

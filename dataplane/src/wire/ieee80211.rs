@@ -20,6 +20,10 @@ mod field {
     pub const A3: usize = 16;
     pub const SEQ: usize = 22;
     pub const A4: usize = 24;
+    /// The end of a management frame's MAC header (sequence control ends it).
+    pub const MGMT_BODY: usize = 24;
+    /// The HT Control field that the Order bit adds to a management frame.
+    pub const HT_CONTROL_LEN: usize = 4;
 }
 
 /// Control frame subtypes that the mapping treats specially.
@@ -251,6 +255,22 @@ impl<'a> Header<'a> {
         }
     }
 
+    /// The body of a management frame: what follows its 24-byte header, and the 4-byte HT
+    /// Control field when the Order bit is set (on a management frame that bit means +HTC).
+    /// [`Header::new`] checks a management frame only up to its third address, so a frame may
+    /// end inside sequence control or HT Control: its body is empty. Empty for the other frame
+    /// types too, whose header lengths (QoS, A4, +HTC) are not worked out here. An empty body
+    /// is the frame's empty tail, so a body always lies within the frame.
+    #[inline]
+    pub fn body(&self) -> &'a [u8] {
+        let start = match (self.kind(), self.order()) {
+            (FrameKind::Management, false) => field::MGMT_BODY,
+            (FrameKind::Management, true) => field::MGMT_BODY + field::HT_CONTROL_LEN,
+            _ => self.data.len(),
+        };
+        &self.data[start.min(self.data.len())..]
+    }
+
     /// The source / destination / network / other roles of API.md section 2.
     #[inline]
     pub fn addresses(&self) -> Addresses {
@@ -429,6 +449,32 @@ mod tests {
             Header::new(&frame(0x81, 0, 24)).unwrap_err(),
             WireError::UnsupportedProtocolVersion(1)
         );
+    }
+
+    #[test]
+    fn management_body_follows_the_header() {
+        let mut f = frame(0x80, 0x00, 24);
+        f.extend_from_slice(&[1, 2, 3, 4, 5, 6]);
+        assert_eq!(Header::new(&f).unwrap().body(), &[1, 2, 3, 4, 5, 6]);
+        // Order bit: HT Control (4 bytes) precedes the body.
+        f[1] = 0x80;
+        assert_eq!(Header::new(&f).unwrap().body(), &[5, 6]);
+        assert!(Header::new(&f[..27]).unwrap().body().is_empty());
+        assert!(Header::new(&f[..28]).unwrap().body().is_empty());
+        f[1] = 0x00;
+        // A header with nothing after it, and one cut inside sequence control.
+        assert!(Header::new(&f[..24]).unwrap().body().is_empty());
+        assert!(Header::new(&f[..23]).unwrap().body().is_empty());
+        assert!(Header::new(&f[..22]).unwrap().body().is_empty());
+        // Data and control frames have no management body.
+        assert!(Header::new(&frame(0x08, 0x00, 40))
+            .unwrap()
+            .body()
+            .is_empty());
+        assert!(Header::new(&frame(0xB4, 0x00, 40))
+            .unwrap()
+            .body()
+            .is_empty());
     }
 
     #[test]

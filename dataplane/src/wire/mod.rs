@@ -7,6 +7,7 @@
 
 mod error;
 mod frame;
+pub mod ie;
 pub mod ieee80211;
 mod linktype;
 mod mac;

@@ -1,0 +1,211 @@
+//! A management frame body read in one pass: the subtype's fixed fields, then the elements a
+//! scan needs, located as slices of the body.
+
+use super::{id, subtype, Elements, IeError, WPA_OUI_TYPE};
+use crate::wire::MacAddr;
+
+/// Bytes of fixed fields before the elements, for the subtypes whose body is fixed fields
+/// followed by elements.
+const fn fixed_len(subtype: u8) -> Option<usize> {
+    Some(match subtype {
+        // Capability, listen interval.
+        subtype::ASSOC_REQ => 4,
+        // Capability, status code, association ID.
+        subtype::ASSOC_RESP | subtype::REASSOC_RESP => 6,
+        // Capability, listen interval, current AP address.
+        subtype::REASSOC_REQ => 10,
+        subtype::PROBE_REQ => 0,
+        // Timestamp, beacon interval, capability.
+        subtype::PROBE_RESP | subtype::BEACON => 12,
+        _ => return None,
+    })
+}
+
+/// A checked management frame body. [`Mgmt::parse`] walks the elements once and keeps the
+/// first SSID, DS Parameter Set, RSN and WPA element it meets; accessors only read what was
+/// kept.
+///
+/// An element whose length runs past the body ends the walk, but the frame is still useful:
+/// what was found before it is kept and [`Mgmt::malformed`] is true. A driver that cuts
+/// records at a snapshot length produces exactly that, and so does a capture whose link type
+/// hides a trailing FCS (the FCS reads as an element header with a random length).
+#[derive(Clone, Copy, Debug)]
+pub struct Mgmt<'a> {
+    subtype: u8,
+    /// The fixed fields, exactly as long as the subtype's.
+    fixed: &'a [u8],
+    /// Everything after the fixed fields.
+    elements: &'a [u8],
+    ssid: Option<&'a [u8]>,
+    rsn: Option<&'a [u8]>,
+    wpa: Option<&'a [u8]>,
+    ds_channel: Option<u8>,
+    /// Offset in `elements` where the walk stopped: `elements.len()` unless malformed.
+    stop: usize,
+}
+
+impl<'a> Mgmt<'a> {
+    /// Reads the body of a management frame of `subtype` (frame control bits 4-7): its fixed
+    /// fields, then one pass over its elements. Each element's position depends on the length
+    /// byte of the one before, so the pass costs about a load's latency per element; the rest
+    /// (a few compares on the id) runs alongside.
+    #[inline]
+    pub fn parse(subtype: u8, body: &'a [u8]) -> Result<Mgmt<'a>, IeError> {
+        let need = fixed_len(subtype).ok_or(IeError::UnsupportedSubtype(subtype))?;
+        let Some((fixed, elements)) = body.split_at_checked(need) else {
+            return Err(IeError::FixedTooShort {
+                need,
+                have: body.len(),
+            });
+        };
+        let mut m = Mgmt {
+            subtype,
+            fixed,
+            elements,
+            ssid: None,
+            rsn: None,
+            wpa: None,
+            ds_channel: None,
+            stop: 0,
+        };
+        let mut walk = Elements::new(elements);
+        for (id, data) in walk.by_ref() {
+            // The first of each counts; repeats are ignored.
+            match id {
+                id::SSID if m.ssid.is_none() => m.ssid = Some(data),
+                id::DS_PARAMS if m.ds_channel.is_none() => m.ds_channel = data.first().copied(),
+                id::RSN if m.rsn.is_none() => m.rsn = Some(data),
+                id::VENDOR if m.wpa.is_none() => {
+                    if let Some(wpa) = data.strip_prefix(&WPA_OUI_TYPE) {
+                        m.wpa = Some(wpa);
+                    }
+                }
+                _ => {}
+            }
+        }
+        m.stop = walk.offset();
+        Ok(m)
+    }
+
+    /// The management subtype the body was read as.
+    pub fn subtype(&self) -> u8 {
+        self.subtype
+    }
+
+    /// The fixed fields, as long as the subtype has.
+    pub fn fixed(&self) -> &'a [u8] {
+        self.fixed
+    }
+
+    /// A fresh walk over every element, for what [`Mgmt::parse`] does not keep.
+    pub fn elements(&self) -> Elements<'a> {
+        Elements::new(self.elements)
+    }
+
+    /// The first SSID element's data: empty for a hidden network or a wildcard probe request.
+    /// Up to 32 bytes by the standard; longer ones are returned as they are.
+    #[inline]
+    pub fn ssid(&self) -> Option<&'a [u8]> {
+        self.ssid
+    }
+
+    /// The current channel, from the first DS Parameter Set element that holds one.
+    #[inline]
+    pub fn ds_channel(&self) -> Option<u8> {
+        self.ds_channel
+    }
+
+    /// The first RSN element's body, for [`super::Rsn::parse`].
+    #[inline]
+    pub fn rsn(&self) -> Option<&'a [u8]> {
+        self.rsn
+    }
+
+    /// The first WPA element's body after its OUI and type, for [`super::Rsn::parse_wpa`].
+    #[inline]
+    pub fn wpa(&self) -> Option<&'a [u8]> {
+        self.wpa
+    }
+
+    /// Whether the walk stopped at an element running past the end of the body.
+    #[inline]
+    pub fn malformed(&self) -> bool {
+        self.stop != self.elements.len()
+    }
+
+    /// The malformed element, with its offset in the body.
+    pub fn error(&self) -> Option<IeError> {
+        self.malformed().then(|| IeError::ElementOverrun {
+            offset: self.fixed.len() + self.stop,
+        })
+    }
+
+    /// Capability Information, from every subtype but the probe request (see
+    /// [`super::capability`]).
+    #[inline]
+    pub fn capability(&self) -> Option<u16> {
+        match self.subtype {
+            subtype::PROBE_RESP | subtype::BEACON => self.u16_at(10),
+            _ => self.u16_at(0),
+        }
+    }
+
+    /// Beacon interval in time units (1024 µs), from a beacon or probe response.
+    pub fn beacon_interval(&self) -> Option<u16> {
+        match self.subtype {
+            subtype::PROBE_RESP | subtype::BEACON => self.u16_at(8),
+            _ => None,
+        }
+    }
+
+    /// The sender's TSF timer in µs, from a beacon or probe response.
+    pub fn timestamp(&self) -> Option<u64> {
+        match self.subtype {
+            subtype::PROBE_RESP | subtype::BEACON => {
+                Some(u64::from_le_bytes(self.fixed.get(..8)?.try_into().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// Listen interval in beacon intervals, from an (re)association request.
+    pub fn listen_interval(&self) -> Option<u16> {
+        match self.subtype {
+            subtype::ASSOC_REQ | subtype::REASSOC_REQ => self.u16_at(2),
+            _ => None,
+        }
+    }
+
+    /// Status code of an (re)association response (0 is success).
+    pub fn status(&self) -> Option<u16> {
+        match self.subtype {
+            subtype::ASSOC_RESP | subtype::REASSOC_RESP => self.u16_at(2),
+            _ => None,
+        }
+    }
+
+    /// Association ID of an (re)association response, without the two top bits the field
+    /// always sets.
+    pub fn aid(&self) -> Option<u16> {
+        match self.subtype {
+            subtype::ASSOC_RESP | subtype::REASSOC_RESP => self.u16_at(4).map(|a| a & 0x3FFF),
+            _ => None,
+        }
+    }
+
+    /// The AP a reassociation request moves from.
+    pub fn current_ap(&self) -> Option<MacAddr> {
+        match self.subtype {
+            subtype::REASSOC_REQ => MacAddr::from_slice(self.fixed.get(4..)?),
+            _ => None,
+        }
+    }
+
+    /// A little-endian u16 of the fixed fields; `None` past their end.
+    #[inline]
+    fn u16_at(&self, at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(
+            self.fixed.get(at..at + 2)?.try_into().ok()?,
+        ))
+    }
+}
