@@ -18,9 +18,9 @@
 //!   clear); ToDS data: A2 is a client of A1, A1 an AP; FromDS data: A2 is an AP, unicast A1
 //!   its client; ToDS+FromDS: A1 and A2 are WDS; neither: tx and rx are Ad-Hoc. The type is
 //!   the highest role: AP > Ad-Hoc > WDS > Client > Device.
-//! * advertised SSIDs: per (transmitter, SSID bytes) of beacons and probe responses; channel,
-//!   encryption and beacon interval of the newest such frame (the DS Parameter Set channel,
-//!   else the radiotap frequency's channel).
+//! * advertised SSIDs: per (transmitter, SSID bytes) of beacons and probe responses that have
+//!   an SSID element; channel, encryption and beacon interval of the newest such frame (the DS
+//!   Parameter Set channel, else the radiotap frequency's channel, else "").
 //! * probed SSIDs: per (transmitter, SSID) of probe requests with a non-empty SSID.
 //! * SSIDs are bytes (tshark prints `wlan.ssid` as hex): only a zero-length SSID is cloaked; a
 //!   NUL-filled one, which tshark prints as its zero bytes, is an SSID of that length (shown
@@ -794,7 +794,8 @@ impl Tracker {
                 let adhoc = f.ibss && !f.ess;
                 let d = self.dev(tx);
                 d.roles |= if adhoc { ROLE_ADHOC } else { ROLE_AP };
-                let ssid = f.ssid.clone().unwrap_or_default();
+                // A frame without an SSID element advertises no SSID (the AP is still an AP).
+                let Some(ssid) = f.ssid.clone() else { return };
                 let adv = d.ssids.entry(ssid).or_default();
                 adv.channel = f.ds_channel.or(f.freq_mhz.and_then(channel_of));
                 adv.crypt = crypt_summary(f.privacy, f.rsn.as_ref(), f.wpa.as_ref());
@@ -1095,7 +1096,7 @@ fn compare(name: &str, want: &BTreeMap<Mac, Dev>, got: &[Value]) -> Vec<String> 
                 &w,
                 "channel",
                 ad("channel"),
-                a.channel.map_or(Value::Null, |c| c.to_string().into()),
+                a.channel.map_or(String::new(), |c| c.to_string()).into(),
             );
             differ(
                 &mut out,
@@ -1580,7 +1581,7 @@ fn render(mac: &Mac, d: &Dev) -> Value {
                 "dot11.advertisedssid.ssid": shown_ssid(raw),
                 "dot11.advertisedssid.ssidlen": raw.len(),
                 "dot11.advertisedssid.cloaked": u8::from(raw.is_empty()),
-                "dot11.advertisedssid.channel": a.channel.map(|c| c.to_string()),
+                "dot11.advertisedssid.channel": a.channel.map_or(String::new(), |c| c.to_string()),
                 "dot11.advertisedssid.beaconrate": a.beacon_interval,
                 "dot11.advertisedssid.beacon": u8::from(a.beacon),
                 "dot11.advertisedssid.probe_response": u8::from(a.probe_response),
