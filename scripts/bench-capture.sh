@@ -16,7 +16,8 @@
 #              [--rates "100000 150000 200000 300000 400000 0"] [--secs 10]
 #              [--pcap FILE] [--workdir DIR] [--ns airsift-NAME] [--no-build]
 #   capturers: none tcpdump netsniff-ng airsift-tpacket-1 airsift-tpacket-2 airsift-afxdp
-#              (none = the injector alone: its ceiling); default: all of them.
+#              airsift-notrack-tpacket-1 (--no-track-devices: learning devices from frames off)
+#              (none = the injector alone: its ceiling); default: all but the notrack one.
 #   env: AIRSIFT (the airsift binary), AIRSIFT_INJECT (the injector binary).
 # Needs root, tcpdump, netsniff-ng, capinfos (wireshark-common). Everything runs in a namespace
 # of its own (airsift-bench-PID) that is deleted on exit.
@@ -150,6 +151,7 @@ cap_label() {
     none) echo "none (injector alone)" ;;
     tcpdump) echo "tcpdump -B 65536" ;;
     netsniff-ng) echo "netsniff-ng -S 256MiB" ;;
+    airsift-notrack-tpacket-*) echo "airsift tpacket, ${1##*-} worker(s), devices not learned" ;;
     airsift-tpacket-*) echo "airsift tpacket, ${1##*-} worker(s)" ;;
     airsift-afxdp) echo "airsift afxdp queue 0" ;;
     *) echo "$1" ;;
@@ -222,6 +224,8 @@ trial_inner() {
     airsift-*)
       local src
       case $cap in
+        airsift-notrack-tpacket-*)
+          src=(--source "tpacket:$dev" --workers "${cap##*-}" --no-track-devices) ;;
         airsift-tpacket-*) src=(--source "tpacket:$dev" --workers "${cap##*-}") ;;
         airsift-afxdp) src=(--source "afxdp:$dev:0" --workers 1) ;;
       esac

@@ -57,6 +57,8 @@ pub struct FileConfig {
     pub admin_user: Option<String>,
     pub gpsd: Option<String>,
     pub admin_password: Option<String>,
+    pub max_devices: Option<usize>,
+    pub no_track_devices: Option<bool>,
 }
 
 impl FileConfig {

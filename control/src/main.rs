@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use control::cli::{inspect, replay, run, FileEnd};
+use control::cli::{devices, inspect, replay, run, FileEnd};
 use control::filter_file;
 use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
@@ -49,6 +49,16 @@ enum Command {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the devices a capture file shows (access points, clients, probing stations and
+    /// who talks to whom) as one JSON array of Kismet device records.
+    Devices {
+        /// The capture file (pcap or pcapng).
+        file: PathBuf,
+        /// A packet filter status document: only frames it passes teach devices. Without
+        /// it every frame does.
+        #[arg(long, value_name = "FILTER.json")]
+        filter: Option<PathBuf>,
     },
     /// Capture from a monitor interface or a file with pinned workers; log passed frames.
     Run(Box<run::RunArgs>),
@@ -113,6 +123,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 replay::print_summary(&summary, &mut stdout)?;
             }
+            Ok(file_end(&file, end))
+        }
+        Command::Devices { file, filter } => {
+            let table = table(filter.as_ref())?;
+            let cap = open(&file)?;
+            let name = file.display().to_string();
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let end = devices::devices(&cap, &name, &table, &mut out)?;
+            out.flush()?;
             Ok(file_end(&file, end))
         }
         Command::Run(args) => {

@@ -16,6 +16,7 @@ pub mod filter;
 pub mod plane;
 pub mod sink;
 pub mod source;
+pub mod track;
 pub mod verdict;
 pub mod wire;
 pub mod worker;

@@ -17,6 +17,7 @@ use crate::sink::stream::StreamHub;
 use crate::sink::thread::{SinkReport, SinkStats, SinkThread};
 use crate::sink::SourceNames;
 use crate::source::Source;
+use crate::track::TrackHub;
 use crate::worker::{CounterSnapshot, Observer, Worker, WorkerCounters};
 
 /// One worker's identity.
@@ -58,6 +59,7 @@ pub struct Dataplane {
     pass_malformed: bool,
     started: Instant,
     next_worker: AtomicUsize,
+    track: Option<TrackHub>,
 }
 
 impl Dataplane {
@@ -79,7 +81,15 @@ impl Dataplane {
             pass_malformed,
             started: Instant::now(),
             next_worker: AtomicUsize::new(0),
+            track: None,
         })
+    }
+
+    /// Every worker started from now on folds the frames it passes into tables that `hub`
+    /// collects (devices learned from frames).
+    pub fn with_tracking(mut self, hub: TrackHub) -> Dataplane {
+        self.track = Some(hub);
+        self
     }
 
     /// Starts one pinned worker per source of `cfg`, without touching the running groups.
@@ -126,6 +136,7 @@ impl Dataplane {
                 return Err(io::Error::other("the dataplane has shut down"));
             };
             port.set_wait(!source.live());
+            let track = self.track.as_ref().map(|h| h.port(cfg.number));
             let (filters, wview, wstop) = (self.filters.clone(), view.clone(), stop.clone());
             let pass_malformed = self.pass_malformed;
             let spawned = std::thread::Builder::new()
@@ -146,6 +157,7 @@ impl Dataplane {
                         stop: &stop,
                         paused: &view.paused,
                         pass_malformed,
+                        track,
                     }
                     .run(&mut observer);
                     view.running.fetch_sub(1, Ordering::Release);

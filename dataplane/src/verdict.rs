@@ -44,6 +44,31 @@ pub fn judge(
     }
 }
 
+/// [`judge_dlt`] that also returns the checked frame (when it was readable), for the workers
+/// that learn devices from the frames they pass.
+#[inline]
+pub fn judge_frame<'a>(
+    table: &FilterTable,
+    memo: &mut LayoutMemo,
+    record: &'a [u8],
+    dlt: u32,
+    complete: bool,
+) -> (Verdict, Option<Frame<'a>>) {
+    let Some(lt) = LinkType::from_dlt(dlt) else {
+        return (
+            Verdict::Malformed(WireError::UnsupportedLinkType(dlt)),
+            None,
+        );
+    };
+    match Frame::parse_with(record, lt, complete, memo) {
+        Ok(frame) => match table.decide(&frame.addresses()) {
+            Action::Pass => (Verdict::Pass, Some(frame)),
+            Action::Block => (Verdict::Block, Some(frame)),
+        },
+        Err(e) => (Verdict::Malformed(e), None),
+    }
+}
+
 /// [`judge`] for a record whose link type is a raw pcap number.
 #[inline]
 pub fn judge_dlt(

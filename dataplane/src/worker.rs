@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::filter::FilterHandle;
 use crate::sink::batch::SinkPort;
 use crate::source::{Poll, RxFrame, Source};
-use crate::verdict::{judge_dlt, Verdict};
+use crate::track::{observe, TrackPort};
+use crate::verdict::{judge_frame, Verdict};
 use crate::wire::LayoutMemo;
 
 /// The longest a worker waits in `poll` before it looks at the stop flag and the current
@@ -131,6 +132,8 @@ pub struct Worker<'a> {
     pub paused: &'a AtomicBool,
     /// Hand malformed frames to the sinks too (they never match a term).
     pub pass_malformed: bool,
+    /// Where the frames the filter passes teach the device store (`None`: not tracked).
+    pub track: Option<TrackPort>,
 }
 
 impl Worker<'_> {
@@ -146,6 +149,7 @@ impl Worker<'_> {
             stop,
             paused,
             pass_malformed,
+            mut track,
         } = self;
         let mut memo = LayoutMemo::default();
         let mut c = counters.snapshot();
@@ -175,7 +179,7 @@ impl Worker<'_> {
                     }
                     let t = table.get_or_insert_with(|| filters.load());
                     let complete = f.data.len() as u64 >= u64::from(f.orig_len);
-                    let v = judge_dlt(t, &mut memo, f.data, f.linktype, complete);
+                    let (v, frame) = judge_frame(t, &mut memo, f.data, f.linktype, complete);
                     c.frames += 1;
                     c.bytes += f.data.len() as u64;
                     let gen = t.generation();
@@ -183,6 +187,10 @@ impl Worker<'_> {
                         Verdict::Pass => {
                             c.passed += 1;
                             port.offer(f, gen);
+                            if let (Some(tp), Some(frame)) = (track.as_mut(), frame.as_ref()) {
+                                let secs = (f.ts_ns / 1_000_000_000) as u32;
+                                observe(tp.table(), frame, &memo, secs);
+                            }
                         }
                         Verdict::Block => c.blocked += 1,
                         Verdict::Malformed(_) => {
@@ -201,6 +209,9 @@ impl Worker<'_> {
                 port.flush_if_due();
             } else {
                 port.flush();
+            }
+            if let Some(tp) = track.as_mut() {
+                tp.maybe_hand_over(Instant::now());
             }
             let poll = match poll {
                 Ok(p) => p,
@@ -231,6 +242,9 @@ impl Worker<'_> {
         port.flush();
         c.sink_drops = port.drops();
         counters.publish(&c, filters.generation());
+        if let Some(tp) = track {
+            tp.finish();
+        }
         result
     }
 }

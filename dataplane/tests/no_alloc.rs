@@ -6,14 +6,15 @@
 //! test process does meanwhile (the harness, output capture, `RUST_BACKTRACE`) is not counted.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::bounded;
 use dataplane::filter::{Action, Block, FilterHandle, FilterModel, PHY_80211};
 use dataplane::sink::batch::SinkPort;
 use dataplane::source::file::{FileOptions, FileSource};
+use dataplane::track::{TableSize, TrackHub, TrackPort};
 use dataplane::wire::{MacAddr, MacTerm};
-use dataplane::worker::{NoObserver, Worker, WorkerCounters};
+use dataplane::worker::{CounterSnapshot, NoObserver, Worker, WorkerCounters};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -24,6 +25,57 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn the_worker_loop_does_not_allocate() {
+    let (c, allocations) = run_worker(None);
+    assert_eq!(allocations, 0, "allocations on the per-frame path");
+    assert!(c.passed > 0 && c.blocked > 0, "{c:?}");
+}
+
+/// With devices learned from the frames: tables small enough to be handed over many times
+/// during the run, drained by another thread meanwhile, as the control plane does.
+#[test]
+fn the_worker_loop_does_not_allocate_while_tracking_devices() {
+    let hub = TrackHub::new(TableSize {
+        devices: 4,
+        events: 2,
+    });
+    let port = hub.port(1);
+    let done = AtomicBool::new(false);
+    let mut merged = (0usize, 0u64, 0usize);
+    let (c, allocations) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                hub.drain(|t| {
+                    merged.0 += 1;
+                    merged.1 += t.entries().map(|e| u64::from(e.tx)).sum::<u64>();
+                    merged.2 += t.events().len();
+                });
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            hub.drain(|t| {
+                merged.0 += 1;
+                merged.1 += t.entries().map(|e| u64::from(e.tx)).sum::<u64>();
+                merged.2 += t.events().len();
+            });
+        });
+        let r = run_worker(Some(port));
+        done.store(true, Ordering::Release);
+        r
+    });
+    assert_eq!(allocations, 0, "allocations on the per-frame path");
+    let (tables, tx, events) = merged;
+    assert!(
+        tables > 1,
+        "tables were handed over during the run: {tables}"
+    );
+    assert!(
+        tx > 0 && tx <= c.passed,
+        "{tx} frames sent of {} passed",
+        c.passed
+    );
+    assert!(events > 0, "SSIDs were seen");
+}
+
+fn run_worker(track: Option<TrackPort>) -> (CounterSnapshot, u64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../testdata/captures/80211_aircrack_pmkid-not-recognized.cap");
     let mut source = FileSource::open(&path, FileOptions::default()).unwrap();
@@ -67,6 +119,7 @@ fn the_worker_loop_does_not_allocate() {
                     stop: &stop,
                     paused: &AtomicBool::new(false),
                     pass_malformed: false,
+                    track,
                 }
                 .run(&mut NoObserver)
                 .unwrap();
@@ -79,19 +132,17 @@ fn the_worker_loop_does_not_allocate() {
 
     let c = counters.snapshot();
     assert_eq!(c.frames, 20_056);
-    assert!(c.passed > 0 && c.blocked > 0, "{c:?}");
     assert!(
         c.sink_drops > 0 && full_rx.is_full(),
         "the undrained port must have dropped"
     );
-    assert_eq!(allocations, 0, "allocations on the per-frame path");
+    (c, allocations)
 }
 
 /// The counter sees exactly the armed thread's allocation and none of another thread's made
 /// meanwhile, so the zero above is a measurement, not an instrument that cannot move.
 #[test]
 fn the_counter_counts_the_armed_thread_only() {
-    use std::sync::atomic::Ordering;
     let done = AtomicBool::new(false);
     let counted = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {

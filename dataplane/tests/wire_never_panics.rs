@@ -125,7 +125,14 @@ proptest! {
                 h[2..4].copy_from_slice(&len.to_le_bytes());
             }
             if let Ok(rt) = Radiotap::new(&h) {
-                prop_assert_eq!(rt.validate_flags_memo(&mut memo), rt.validate_flags());
+                let ok = rt.validate_flags_memo(&mut memo);
+                prop_assert_eq!(ok, rt.validate_flags());
+                // The signal and frequency read at remembered offsets are the decoder's.
+                if let (Ok(_), Some((signal, freq))) = (ok, rt.signal_freq_memo(&memo)) {
+                    let full = RadioInfo::from_radiotap(rt.fields()).0;
+                    prop_assert_eq!(signal, full.signal_dbm);
+                    prop_assert_eq!(freq, full.freq_mhz.filter(|&f| f != 0));
+                }
             }
         }
     }

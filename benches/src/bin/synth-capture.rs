@@ -9,6 +9,9 @@
 //!   synth-capture pcap OUT.pcap --frames N --stations S
 //!   synth-capture filter OUT.json --terms K     (blocks stations 0..K as `source`)
 //!   synth-capture bpf --terms K                 (prints `not (wlan addr2 .. or ..)`)
+//!   synth-capture survey OUT.pcap --aps A --clients C --rounds R --rate PPS
+//!       (A APs beaconing a WPA2 SSID each and C clients per AP sending it protected data,
+//!        every device once per round; timestamps at PPS frames/s, for `run --pace`)
 
 use std::io::{BufWriter, Write};
 
@@ -90,6 +93,76 @@ fn main() -> std::io::Result<()> {
                 t.len()
             );
         }
+        Some("survey") => {
+            let path = args.get(1).expect("output path");
+            let aps = arg(&args, "--aps", 10_000);
+            let clients = arg(&args, "--clients", 99);
+            let rounds = arg(&args, "--rounds", 2);
+            let rate = arg(&args, "--rate", 200_000).max(1);
+            let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+            w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+            w.write_all(&2u16.to_le_bytes())?;
+            w.write_all(&4u16.to_le_bytes())?;
+            w.write_all(&[0; 8])?;
+            w.write_all(&65535u32.to_le_bytes())?;
+            w.write_all(&127u32.to_le_bytes())?;
+            // Radiotap (16 bytes): Flags (none), Channel 2437 MHz, antenna signal, padding.
+            let radiotap = [
+                0u8, 0, 16, 0, 0x2A, 0, 0, 0, 0x00, 0x00, 0x85, 0x09, 0xA0, 0x00,
+            ];
+            let mut n = 0u64;
+            let mut f = Vec::with_capacity(256);
+            let ap_mac = |a: u64| MacAddr::from_u64(0x0000_1A00_0000 | a).octets();
+            let sta_mac = |a: u64, c: u64| station(a * clients + c).octets();
+            for _ in 0..rounds {
+                for a in 0..aps {
+                    for c in 0..=clients {
+                        f.clear();
+                        f.extend_from_slice(&radiotap);
+                        f.push((-40 - (c % 50) as i8) as u8);
+                        f.push(0);
+                        if c == clients {
+                            // Beacon: WPA2-PSK CCMP.
+                            f.extend_from_slice(&[0x80, 0, 0, 0]);
+                            f.extend_from_slice(&[0xFF; 6]);
+                            f.extend_from_slice(&ap_mac(a));
+                            f.extend_from_slice(&ap_mac(a));
+                            f.extend_from_slice(&[0, 0]);
+                            f.extend_from_slice(&[0; 8]);
+                            f.extend_from_slice(&[100, 0, 0x11, 0x04]);
+                            let ssid = format!("net-{a}");
+                            f.push(0);
+                            f.push(ssid.len() as u8);
+                            f.extend_from_slice(ssid.as_bytes());
+                            f.extend_from_slice(&[3, 1, 6]);
+                            f.extend_from_slice(&[
+                                48, 20, 1, 0, 0, 0x0F, 0xAC, 4, 1, 0, 0, 0x0F, 0xAC, 4, 1, 0, 0,
+                                0x0F, 0xAC, 2, 0, 0,
+                            ]);
+                        } else {
+                            // Protected QoS data, ToDS: client → AP.
+                            f.extend_from_slice(&[0x88, 0x41, 0, 0]);
+                            f.extend_from_slice(&ap_mac(a));
+                            f.extend_from_slice(&sta_mac(a, c));
+                            f.extend_from_slice(&ap_mac(a));
+                            f.extend_from_slice(&[0, 0, 0, 0]);
+                            f.extend_from_slice(&[0u8; 64]);
+                        }
+                        w.write_all(&((1_700_000_000 + n / rate) as u32).to_le_bytes())?;
+                        w.write_all(&((n % rate * 1_000_000 / rate) as u32).to_le_bytes())?;
+                        w.write_all(&(f.len() as u32).to_le_bytes())?;
+                        w.write_all(&(f.len() as u32).to_le_bytes())?;
+                        w.write_all(&f)?;
+                        n += 1;
+                    }
+                }
+            }
+            w.flush()?;
+            eprintln!(
+                "{n} frames: {aps} APs with {clients} clients each, {} devices, {rounds} rounds",
+                aps * (clients + 1)
+            );
+        }
         Some("filter") => {
             let path = args.get(1).expect("output path");
             let terms = arg(&args, "--terms", 100);
@@ -106,7 +179,7 @@ fn main() -> std::io::Result<()> {
             println!("not ({})", list.join(" or "));
         }
         _ => {
-            eprintln!("usage: synth-capture pcap OUT --frames N --stations S | filter OUT.json --terms K | bpf --terms K");
+            eprintln!("usage: synth-capture pcap OUT --frames N --stations S | survey OUT --aps A --clients C --rounds R --rate PPS | filter OUT.json --terms K | bpf --terms K");
             std::process::exit(2);
         }
     }

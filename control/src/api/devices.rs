@@ -623,6 +623,36 @@ pub async fn by_key(
     reply::document(doc, ext, dict)
 }
 
+/// `/phy/phy80211/clients-of/{key}/clients`: the client devices of an AP.
+pub async fn clients_of(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = base_query(state, req, dict, LIST_KEYS, now())?;
+    let mac = match crate::scan::kismet::parse_device_key(key) {
+        Some(mac) if is_device_key(key) => mac,
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{key:?} is not a device key (two hex numbers joined by _, as \
+                 kismet.device.base.key: 4202770D00000000_10000CCBBAA)"
+            )))
+        }
+    };
+    let probe = DeviceQuery {
+        key: Some(key.to_string()),
+        fields: vec!["kismet.device.base.key".into()],
+        ..DeviceQuery::default()
+    };
+    if blocking(&state.scan, move |s| s.query(&probe).total).await? == 0 {
+        return Err(ApiError::not_found(format!("no device with key {key:?}")));
+    }
+    q.clients_of = Some(mac);
+    list(state, q, ext, dict).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

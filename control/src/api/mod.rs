@@ -276,6 +276,7 @@ async fn run(
         Route::DevicesByMac { mac, ext } => devices::by_mac(state, req, &mac, ext, dict).await,
         Route::DevicesMultiMac(ext) => devices::multimac(state, req, ext, dict).await,
         Route::DeviceByKey { key, ext } => devices::by_key(state, req, &key, ext, dict).await,
+        Route::ClientsOf { key, ext } => devices::clients_of(state, req, &key, ext, dict).await,
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
         Route::SystemTimestamp(ext) => observe::timestamp(ext, dict),

@@ -150,6 +150,7 @@ pub fn stats(
         "sources": sources,
         "workers": workers,
         "filter_generation": state.filters.capture_handle().generation(),
+        "devices": state.scan.device_stats(),
         "capture_running": !dp.sources.all_finished(),
         "uptime_s": plane.started().elapsed().as_secs_f64(),
     });
@@ -408,9 +409,26 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         "Scan reports rejected by validation (listed in their reply)",
         m.scan_reports_rejected.load(Ordering::Relaxed),
     );
+    let ds = state.scan.device_stats();
     let devices = Gauge::<i64>::default();
-    devices.set(state.scan.device_count() as i64);
-    reg.register("scan_devices", "Devices stored from scan reports", devices);
+    devices.set(ds.stored as i64);
+    reg.register(
+        "scan_devices",
+        "Devices stored (from captured frames and scan reports)",
+        devices,
+    );
+    counter(
+        &mut reg,
+        "devices_evicted",
+        "Devices seen once evicted to stay under the device cap",
+        ds.evicted,
+    );
+    counter(
+        &mut reg,
+        "devices_untracked_frames",
+        "Frames about a new MAC that a worker's full device table could not take",
+        ds.untracked_frames,
+    );
     let subs = Gauge::<i64>::default();
     subs.set(dp.sources.plane().hub().subscribers() as i64);
     reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);

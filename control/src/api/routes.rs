@@ -93,6 +93,11 @@ pub enum Route {
         key: String,
         ext: Ext,
     },
+    /// `/phy/phy80211/clients-of/{key}/clients`: an AP's clients.
+    ClientsOf {
+        key: String,
+        ext: Ext,
+    },
     Stats(Ext),
     SystemStatus(Ext),
     /// `/system/timestamp`
@@ -158,6 +163,7 @@ impl Route {
             | Route::DevicesByMac { .. }
             | Route::DevicesMultiMac(_)
             | Route::DeviceByKey { .. }
+            | Route::ClientsOf { .. }
             | Route::Stats(_)
             | Route::SystemStatus(_)
             | Route::SystemTimestamp(_)
@@ -433,6 +439,20 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         methods: RW,
+        path: "/devices/views/seenby-{uuid}/devices.json",
+        access: Access::Read,
+        summary: "devices a datasource (capture or scan-report) saw; same keys as the views",
+        keys: VIEW_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/phy/phy80211/clients-of/{key}/clients.json",
+        access: Access::Read,
+        summary: "the clients of the access point with this key (data frames to or from it); 404 when no device has the key",
+        keys: LIST_KEYS,
+    },
+    RouteDoc {
+        methods: RW,
         path: "/devices/views/all/last-time/{ts}/devices.json",
         access: Access::Read,
         summary: DEVICE_VIEW_SINCE_SUMMARY,
@@ -609,18 +629,38 @@ fn decode(s: &str) -> Result<String, ApiError> {
     })
 }
 
-fn view_id(s: &str) -> Option<View> {
-    match s {
+/// A view name; `seenby-X` with X not a UUID is a 400 naming it.
+fn view_id(s: &str) -> Result<Option<View>, ApiError> {
+    Ok(match s {
         "all" => Some(View::All),
         "phydot11_accesspoints" => Some(View::AccessPoints),
-        _ => None,
-    }
+        _ => match s.strip_prefix("seenby-") {
+            Some(u) => {
+                let u = decode(u)?;
+                Some(View::SeenBy(
+                    crate::scan::kismet::parse_uuid(&u).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "view seenby-{u}: {u:?} is not a datasource UUID"
+                        ))
+                    })?,
+                ))
+            }
+            None => None,
+        },
+    })
 }
 
 /// The routes of API.md section 3. `segs` are the raw (not yet percent-decoded) segments.
 fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
     Ok(match segs {
         ["phy", "phy80211", "scan", seg] if cmd_ext(seg, "scan_report") => Some(Route::ScanReport),
+        ["phy", "phy80211", "clients-of", key, seg] => match read_ext(seg, "clients") {
+            Some(ext) => Some(Route::ClientsOf {
+                key: decode(key)?,
+                ext,
+            }),
+            None => None,
+        },
         ["datasource", seg] if cmd_ext(seg, "add_source") => Some(Route::SourceAdd),
         ["datasource", seg] => read_ext(seg, "all_sources")
             .map(Route::SourceList)
@@ -642,7 +682,7 @@ fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
             }),
             None => None,
         },
-        ["devices", "views", view, seg] => match (view_id(view), read_ext(seg, "devices")) {
+        ["devices", "views", view, seg] => match (view_id(view)?, read_ext(seg, "devices")) {
             (Some(view), Some(ext)) => Some(Route::DeviceView {
                 view,
                 since: None,
@@ -651,7 +691,7 @@ fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
             _ => None,
         },
         ["devices", "views", view, "last-time", ts, seg] => {
-            match (view_id(view), read_ext(seg, "devices")) {
+            match (view_id(view)?, read_ext(seg, "devices")) {
                 (Some(view), Some(ext)) => Some(Route::DeviceView {
                     view,
                     since: Some(decode(ts)?),
@@ -971,6 +1011,40 @@ mod tests {
             route(&get, "/devices/by-key/k%5F1/device.json").unwrap(),
             Route::DeviceByKey {
                 key: "k_1".into(),
+                ext: Ext::Json
+            }
+        );
+    }
+
+    #[test]
+    fn seen_by_views_and_clients_of() {
+        let get = Method::GET;
+        assert_eq!(
+            route(
+                &get,
+                "/devices/views/seenby-11111111-2222-3333-4444-555555555555/devices.itjson"
+            )
+            .unwrap(),
+            Route::DeviceView {
+                view: View::SeenBy([
+                    0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x55,
+                    0x55, 0x55, 0x55
+                ]),
+                since: None,
+                ext: Ext::ItJson
+            }
+        );
+        let e = route(&get, "/devices/views/seenby-nope/devices.json").unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        assert!(e.message.contains("nope"), "{}", e.message);
+        assert_eq!(
+            route(
+                &get,
+                "/phy/phy80211/clients-of/4202770D00000000_10000CCBBAA/clients.json"
+            )
+            .unwrap(),
+            Route::ClientsOf {
+                key: "4202770D00000000_10000CCBBAA".into(),
                 ext: Ext::Json
             }
         );

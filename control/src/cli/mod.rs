@@ -1,5 +1,6 @@
 //! The subcommands of `airsift`.
 
+pub mod devices;
 pub mod inspect;
 mod progress;
 pub mod replay;

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -13,6 +13,7 @@ use dataplane::filter::{FilterHandle, FilterTable};
 use dataplane::plane::Dataplane;
 use dataplane::sink::log::LogConfig;
 use dataplane::sink::thread::SinkReport;
+use dataplane::track::{TableSize, TrackHub};
 use dataplane::worker::CounterSnapshot;
 use serde::Serialize;
 
@@ -25,7 +26,7 @@ use crate::datasource::registry::{SourceError, SourceRegistry};
 use crate::filter_file;
 use crate::filters::FilterRegistry;
 use crate::messages::MessageBus;
-use crate::scan::ScanService;
+use crate::scan::{FrameFeed, ScanService};
 use crate::server::{self, Server, ServerConfig};
 use crate::store::Store;
 
@@ -140,6 +141,15 @@ pub struct RunArgs {
     /// gpsd to take the host's position from (`/gps/location.json`), e.g. 127.0.0.1:2947.
     #[arg(long, value_name = "HOST:PORT")]
     pub gpsd: Option<String>,
+    /// Most devices kept (learned from frames and scan reports); beyond, devices seen once
+    /// are evicted, least recently seen first. 0: no cap. [default: an eighth of the memory
+    /// at 1 KiB per device, within 100,000 and 10,000,000]
+    #[arg(long, value_name = "N")]
+    pub max_devices: Option<usize>,
+    /// Do not learn devices from captured frames (the device views then show scan reports
+    /// only).
+    #[arg(long)]
+    pub no_track_devices: bool,
     /// On exit, print the totals as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
@@ -173,6 +183,8 @@ struct Settings {
     admin_user: String,
     admin_password: Option<String>,
     gpsd: Option<String>,
+    max_devices: usize,
+    track_devices: bool,
     json: bool,
 }
 
@@ -256,6 +268,11 @@ impl Settings {
                 .filter(|p| !p.is_empty())
                 .or(f.admin_password),
             gpsd: a.gpsd.or(f.gpsd),
+            max_devices: a
+                .max_devices
+                .or(f.max_devices)
+                .unwrap_or_else(crate::scan::default_max_devices),
+            track_devices: !(a.no_track_devices || f.no_track_devices.unwrap_or(false)),
             json: a.json,
         })
     }
@@ -323,8 +340,23 @@ pub fn run(args: RunArgs) -> Result<()> {
         .as_ref()
         .map(|p| filter_file::load_model(p))
         .transpose()?;
+    // Devices are learned from frames when there is a store to keep them in (with the API).
+    let registry_slot: Arc<OnceLock<Weak<SourceRegistry>>> = Arc::default();
+    let track =
+        (st.listen.is_some() && st.track_devices).then(|| TrackHub::new(TableSize::default()));
     let api = match &st.listen {
-        Some(_) => Some(ApiParts::open(&st, seed.clone())?),
+        Some(_) => {
+            let slot = registry_slot.clone();
+            let feed = track.clone().map(|hub| FrameFeed {
+                hub,
+                resolve: Box::new(move |number| {
+                    let reg = slot.get()?.upgrade()?;
+                    let (uuid, name) = reg.identity(number)?;
+                    Some((crate::scan::kismet::parse_uuid(&uuid)?, name))
+                }),
+            });
+            Some(ApiParts::open(&st, seed.clone(), feed)?)
+        }
         None => None,
     };
     let filters = match &api {
@@ -342,8 +374,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         max_age: Duration::from_secs(st.log_rotate_secs),
         names: names.clone(),
     });
-    let plane =
+    let mut plane =
         Dataplane::start(log, filters, st.pass_malformed).context("cannot start the dataplane")?;
+    if let Some(hub) = track {
+        plane = plane.with_tracking(hub);
+    }
     let store = api.as_ref().map(|p| p.store.clone());
     let messages = Arc::new(MessageBus::default());
     let sources = Arc::new(SourceRegistry::new(
@@ -352,6 +387,14 @@ pub fn run(args: RunArgs) -> Result<()> {
         st.ring_defaults(),
         messages.clone(),
     ));
+    let _ = registry_slot.set(Arc::downgrade(&sources));
+    if let Some(p) = &api {
+        let reg = Arc::downgrade(&sources);
+        p.scan.set_capture_docs(Box::new(move |uuid| {
+            reg.upgrade()?
+                .record(&crate::scan::kismet::format_uuid(uuid))
+        }));
+    }
     for note in sources
         .restore()
         .map_err(|e| anyhow::anyhow!("cannot restore the datasources: {e}"))?
@@ -369,6 +412,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
     }
     let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scan = api.as_ref().map(|p| p.scan.clone());
     let server = match api {
         Some(parts) => Some(parts.serve(&st, &sources, &messages, ncores)?),
         None => None,
@@ -422,6 +466,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let (totals, errors) = sources.close_all();
+    // The workers have handed over their last tables: keep what they taught.
+    if let Some(s) = scan {
+        if let Err(e) = s.checkpoint() {
+            eprintln!("airsift: the device store's last checkpoint failed: {e}");
+        }
+    }
     let sink = sources.plane().shutdown();
     print_totals(&totals, &sink, &errors, seconds, st.json)?;
     if !errors.is_empty() {
@@ -440,7 +490,11 @@ struct ApiParts {
 }
 
 impl ApiParts {
-    fn open(st: &Settings, seed: Option<dataplane::filter::FilterModel>) -> Result<ApiParts> {
+    fn open(
+        st: &Settings,
+        seed: Option<dataplane::filter::FilterModel>,
+        feed: Option<FrameFeed>,
+    ) -> Result<ApiParts> {
         let store = Arc::new(Store::open(&st.state_dir).map_err(|e| anyhow::anyhow!("{e}"))?);
         let (registry, seed_ignored) =
             FilterRegistry::open(store.clone(), seed).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -468,8 +522,8 @@ impl ApiParts {
             );
         }
         let scan = Arc::new(
-            ScanService::open(store.clone())
-                .map_err(|e| anyhow::anyhow!("cannot open the scan reports: {e}"))?,
+            ScanService::open_capturing(store.clone(), feed, st.max_devices)
+                .map_err(|e| anyhow::anyhow!("cannot open the device store: {e}"))?,
         );
         Ok(ApiParts {
             store,

@@ -703,6 +703,14 @@ impl SourceRegistry {
         self.lock().iter().map(|e| self.render(e)).collect()
     }
 
+    /// The UUID and name of the source numbered `number`.
+    pub fn identity(&self, number: u32) -> Option<(String, String)> {
+        self.lock()
+            .iter()
+            .find(|e| e.number == number)
+            .map(|e| (e.uuid.clone(), e.name.clone()))
+    }
+
     /// One record by UUID (case-insensitive).
     pub fn record(&self, uuid: &str) -> Option<Value> {
         self.lock()

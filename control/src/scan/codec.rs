@@ -290,9 +290,15 @@ fn get_point(i: &mut In<'_>) -> R<Point> {
     })
 }
 
-/// A device's checkpoint record. `channel` is its channel name; `source_number` maps a
-/// datasource index to its stable number.
-pub fn encode_device(d: &Device, channel: &str, source_number: impl Fn(u32) -> u32) -> Vec<u8> {
+/// A device's checkpoint record. `channel` names an interned channel; `source_number` maps
+/// a datasource index to its stable number. What frames taught (counts, SSID channels and
+/// intervals, seen-by signals, relations) follows the version 1 record as an optional
+/// section, so version 1 records still load.
+pub fn encode_device(
+    d: &Device,
+    channel: impl Fn(u32) -> Box<str>,
+    source_number: impl Fn(u32) -> u32,
+) -> Vec<u8> {
     use super::device::flag;
     let mut o = Out(Vec::with_capacity(96));
     o.u8(VERSION);
@@ -301,7 +307,7 @@ pub fn encode_device(d: &Device, channel: &str, source_number: impl Fn(u32) -> u
     o.var(d.last as u64);
     o.var(d.modified as u64);
     o.var(d.packets as u64);
-    o.str(channel);
+    o.str(&channel(d.channel));
     o.var(d.freq as u64);
     for s in d.signal {
         o.zig(s as i64);
@@ -359,12 +365,70 @@ pub fn encode_device(d: &Device, channel: &str, source_number: impl Fn(u32) -> u
         o.str(k);
         o.str(v);
     }
+    let frames = d.rx | d.data | d.crypt | d.errors != 0
+        || d.datasize != 0
+        || d.roles != 0
+        || d.dot11.is_some()
+        || d.seen.iter().any(|s| s.has_signal)
+        || d.ssids
+            .iter()
+            .any(|s| s.channel | s.interval | s.kinds as u16 != 0);
+    if frames {
+        o.u8(1);
+        for v in [d.rx, d.data, d.crypt, d.errors] {
+            o.var(v as u64);
+        }
+        o.var(d.datasize);
+        o.u8(d.roles);
+        for s in d.ssids.iter() {
+            o.var(s.channel as u64);
+            o.var(s.interval as u64);
+            o.u8(s.kinds);
+        }
+        for s in d.seen.iter() {
+            o.u8(s.has_signal as u8);
+            for v in s.signal {
+                o.zig(v as i64);
+            }
+        }
+        match d.dot11.as_deref() {
+            None => o.u8(0),
+            Some(x) => {
+                o.u8(1);
+                o.var(x.probed.len() as u64);
+                for p in &x.probed {
+                    o.str(&p.ssid);
+                    o.var(p.first as u64);
+                    o.var(p.last as u64);
+                    o.var(p.count as u64);
+                }
+                o.var(x.aps.len() as u64);
+                for a in &x.aps {
+                    o.mac(a.bssid);
+                    o.var(a.first as u64);
+                    o.var(a.last as u64);
+                    o.u8(a.link);
+                }
+                o.var(x.clients.len() as u64);
+                for &c in &x.clients {
+                    o.mac(c);
+                }
+                o.mac(x.last_bssid);
+            }
+        }
+    }
     o.0
 }
 
-/// Decodes a device record: the device (channel 0, seen-by sources as numbers) and its
+/// A decoded device record: the device (channel 0, seen-by sources as numbers) and its
 /// channel name, for the caller to intern and map.
-pub fn decode_device(mac: u64, bytes: &[u8]) -> R<(Device, Box<str>)> {
+pub struct DecodedDevice {
+    pub device: Device,
+    pub channel: Box<str>,
+}
+
+/// Decodes a device record.
+pub fn decode_device(mac: u64, bytes: &[u8]) -> R<DecodedDevice> {
     let mut i = In::new(bytes, "device");
     i.version()?;
     let mut d = Device::new(mac);
@@ -398,6 +462,9 @@ pub fn decode_device(mac: u64, bytes: &[u8]) -> R<(Device, Box<str>)> {
             first: i.u32()?,
             last: i.u32()?,
             ietag: i.u32()?,
+            channel: 0,
+            interval: 0,
+            kinds: 0,
         });
     }
     d.ssids = ssids.into_boxed_slice();
@@ -412,6 +479,8 @@ pub fn decode_device(mac: u64, bytes: &[u8]) -> R<(Device, Box<str>)> {
             count: i.u32()?,
             first: i.u32()?,
             last: i.u32()?,
+            signal: [0; 3],
+            has_signal: false,
         });
     }
     d.seen = seen.into_boxed_slice();
@@ -443,8 +512,57 @@ pub fn decode_device(mac: u64, bytes: &[u8]) -> R<(Device, Box<str>)> {
         }
         d.tags = Some(Box::new(tags));
     }
+    if !i.b.is_empty() {
+        if i.u8()? != 1 {
+            return Err(i.err("frames section"));
+        }
+        d.rx = i.u32()?;
+        d.data = i.u32()?;
+        d.crypt = i.u32()?;
+        d.errors = i.u32()?;
+        d.datasize = i.var()?;
+        d.roles = i.u8()?;
+        for s in d.ssids.iter_mut() {
+            s.channel = u16::try_from(i.var()?).map_err(|_| i.err("channel"))?;
+            s.interval = u16::try_from(i.var()?).map_err(|_| i.err("beacon interval"))?;
+            s.kinds = i.u8()?;
+        }
+        for s in d.seen.iter_mut() {
+            s.has_signal = i.u8()? == 1;
+            for v in s.signal.iter_mut() {
+                *v = i8::try_from(i.zig()?).map_err(|_| i.err("signal"))?;
+            }
+        }
+        if i.u8()? == 1 {
+            let mut x = super::device::Dot11::default();
+            let n = i.var()? as usize;
+            for _ in 0..n.min(1 << 16) {
+                x.probed.push(super::device::Probed {
+                    ssid: i.str()?,
+                    first: i.u32()?,
+                    last: i.u32()?,
+                    count: i.u32()?,
+                });
+            }
+            let n = i.var()? as usize;
+            for _ in 0..n.min(1 << 16) {
+                x.aps.push(super::device::Assoc {
+                    bssid: i.mac()?,
+                    first: i.u32()?,
+                    last: i.u32()?,
+                    link: i.u8()?,
+                });
+            }
+            let n = i.var()? as usize;
+            for _ in 0..n.min(1 << 20) {
+                x.clients.push(i.mac()?);
+            }
+            x.last_bssid = i.mac()?;
+            d.dot11 = Some(Box::new(x));
+        }
+    }
     i.end()?;
-    Ok((d, channel))
+    Ok(DecodedDevice { device: d, channel })
 }
 
 pub fn encode_source(s: &Source) -> Vec<u8> {
@@ -458,6 +576,9 @@ pub fn encode_source(s: &Source) -> Vec<u8> {
     o.var(s.first as u64);
     o.var(s.last as u64);
     o.var(s.seq);
+    if s.capture {
+        o.u8(1);
+    }
     o.0
 }
 
@@ -473,6 +594,9 @@ pub fn decode_source(bytes: &[u8]) -> R<Source> {
     s.first = i.u32()?;
     s.last = i.u32()?;
     s.seq = i.var()?;
+    if !i.b.is_empty() {
+        s.capture = i.u8()? == 1;
+    }
     i.end()?;
     Ok(s)
 }
@@ -547,19 +671,43 @@ mod tests {
             d.apply(r, 3, 0, b.now);
         }
         d.seq = 42;
-        let bytes = encode_device(&d, "6", |i| i + 1);
-        let (mut back, ch) = decode_device(d.mac, &bytes).unwrap();
-        assert_eq!(&*ch, "6");
-        back.channel = 3;
-        for s in back.seen.iter_mut() {
-            s.source -= 1;
+        let v1 = encode_device(&d, |_| "6".into(), |i| i + 1);
+        // What frames teach: counts, seen-by signal, an SSID's channel, relations.
+        let mut e = dataplane::track::Entry::new(0x0011_2233_4455, 60);
+        (e.tx, e.rx, e.data, e.crypt, e.errors, e.datasize) = (5, 2, 3, 1, 1, 900);
+        e.signal(-40);
+        e.signal(-60);
+        e.bssid = 0x00AA_BBCC_DDEE;
+        e.link = dataplane::track::table::link::TO_DS;
+        d.apply_delta(&e, 3, 1, 61);
+        d.add_client(0x0066_7788_99AA);
+        d.ssids[0].channel = 11;
+        d.ssids[0].interval = 100;
+        let bytes = encode_device(&d, |_| "6".into(), |i| i + 1);
+        assert!(bytes.len() > v1.len());
+        for (bytes, frames) in [(&v1, false), (&bytes, true)] {
+            let dec = decode_device(d.mac, bytes).unwrap();
+            assert_eq!(&*dec.channel, "6");
+            let mut back = dec.device;
+            back.channel = 3;
+            for s in back.seen.iter_mut() {
+                s.source -= 1;
+            }
+            if frames {
+                assert_eq!(back, d);
+                assert_eq!(back.dot11().unwrap().clients, [0x0066_7788_99AA]);
+                assert_eq!(back.seen[1].signal, [-60, -60, -40]);
+            } else {
+                assert_eq!(back.rx, 0, "a version 1 record has no frames section");
+            }
+            assert!(decode_device(d.mac, &bytes[..bytes.len() - 2]).is_err());
         }
-        assert_eq!(back, d);
-        assert!(decode_device(d.mac, &bytes[..bytes.len() - 2]).is_err());
 
         let mut s = Source::new([3; 16], 4);
         s.apply("n", 5, 1, 77);
         s.seq = 9;
+        assert_eq!(decode_source(&encode_source(&s)).unwrap(), s);
+        s.capture = true;
         assert_eq!(decode_source(&encode_source(&s)).unwrap(), s);
     }
 }

@@ -24,6 +24,9 @@ pub struct Source {
     pub seq: u64,
     /// Changed since the last checkpoint.
     pub dirty: bool,
+    /// A capture datasource (its record is the registry's); false: a virtual scan-report
+    /// source.
+    pub capture: bool,
 }
 
 impl Source {
@@ -38,6 +41,7 @@ impl Source {
             last: 0,
             seq: 0,
             dirty: false,
+            capture: false,
         }
     }
 

@@ -42,6 +42,18 @@ pub struct SsidRec {
     pub last: u32,
     /// Kismet's `ietag_checksum` of the newest report.
     pub ietag: u32,
+    /// Channel number of the newest beacon or probe response (0: none).
+    pub channel: u16,
+    /// Beacon interval in TU from the newest beacon or probe response (0: unknown).
+    pub interval: u16,
+    /// Where it was seen ([`ssid_kind`] bits).
+    pub kinds: u8,
+}
+
+/// `SsidRec::kinds` bits.
+pub mod ssid_kind {
+    pub const BEACON: u8 = 1 << 0;
+    pub const PROBE_RESPONSE: u8 = 1 << 1;
 }
 
 /// Seen-by record of one datasource (`kismet.common.seenby.*`).
@@ -52,6 +64,9 @@ pub struct SeenBy {
     pub count: u32,
     pub first: u32,
     pub last: u32,
+    /// Newest, min, max signal this source saw (dBm; valid when `has_signal`).
+    pub signal: [i8; 3],
+    pub has_signal: bool,
 }
 
 /// A point with its fix (2 or 3) and time.
@@ -111,7 +126,57 @@ pub struct Device {
     /// Sorted by key.
     #[allow(clippy::box_collection)] // 8 bytes inline instead of 24: most devices have none
     pub tags: Option<Box<Vec<Tag>>>,
+    /// Frames it received (of `packets`; the rest it sent or a phone reported).
+    pub rx: u32,
+    /// Data frames it sent or received, and of those the encrypted ones.
+    pub data: u32,
+    pub crypt: u32,
+    /// Frames it sent whose elements were malformed.
+    pub errors: u32,
+    /// Bytes of its data frames.
+    pub datasize: u64,
+    /// What the capture saw it do (`dataplane::track::table::role` bits).
+    pub roles: u8,
+    /// Probed SSIDs and AP-client relations; most devices have none.
+    pub dot11: Option<Box<Dot11>>,
 }
+
+/// The 802.11 relations of a device learned from frames.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dot11 {
+    /// SSIDs it probed for (at most [`MAX_PROBED`]; beyond, the least recently seen goes).
+    pub probed: Vec<Probed>,
+    /// The APs it was a client of (`dot11.device.client_map`, at most [`MAX_APS`]).
+    pub aps: Vec<Assoc>,
+    /// As an AP: its clients' MACs, sorted (`dot11.device.associated_client_map`, at most
+    /// [`MAX_CLIENTS`]).
+    pub clients: Vec<u64>,
+    /// The AP of its newest data frame with one (0: none).
+    pub last_bssid: u64,
+}
+
+/// One probed SSID (`dot11.probedssid.*`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probed {
+    pub ssid: Box<str>,
+    pub first: u32,
+    pub last: u32,
+    pub count: u32,
+}
+
+/// One AP a station was a client of (`dot11.client.*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assoc {
+    pub bssid: u64,
+    pub first: u32,
+    pub last: u32,
+    /// `dataplane::track::table::link` of the newest frame.
+    pub link: u8,
+}
+
+pub const MAX_PROBED: usize = 16;
+pub const MAX_APS: usize = 16;
+pub const MAX_CLIENTS: usize = 4096;
 
 impl Device {
     pub fn new(mac: u64) -> Device {
@@ -132,6 +197,13 @@ impl Device {
             seen: Box::default(),
             loc: None,
             tags: None,
+            rx: 0,
+            data: 0,
+            crypt: 0,
+            errors: 0,
+            datasize: 0,
+            roles: 0,
+            dot11: None,
         }
     }
 
@@ -163,7 +235,7 @@ impl Device {
             }
         }
         if let Some(f) = r.freq_khz {
-            self.count_freq(f);
+            self.count_freq(f, 1);
         }
         if let Some(s) = r.signal {
             if self.flags & flag::SIGNAL == 0 {
@@ -203,15 +275,16 @@ impl Device {
         for (k, v) in &r.tags {
             self.tag(k, v);
         }
-        self.see(source, t);
+        self.see(source, t, t, 1, None);
     }
 
-    fn count_freq(&mut self, f: u32) {
+    /// Counts `n` observations on frequency `f` (kHz).
+    pub(super) fn count_freq(&mut self, f: u32, n: u32) {
         match self.freqs.binary_search_by_key(&f, |e| e.0) {
-            Ok(i) => self.freqs[i].1 = self.freqs[i].1.saturating_add(1),
+            Ok(i) => self.freqs[i].1 = self.freqs[i].1.saturating_add(n),
             Err(i) if self.freqs.len() < MAX_FREQS => {
                 let mut v = std::mem::take(&mut self.freqs).into_vec();
-                v.insert(i, (f, 1));
+                v.insert(i, (f, n));
                 self.freqs = v.into_boxed_slice();
             }
             Err(_) => {}
@@ -241,35 +314,46 @@ impl Device {
             }
             None => {
                 let (crypt, ietag) = r.crypt.unwrap_or_default();
-                let rec = SsidRec {
+                self.insert_ssid(SsidRec {
                     ssid: name.into(),
                     crypt,
                     first: t,
                     last: t,
                     ietag,
-                };
-                if self.ssids.len() < MAX_SSIDS {
-                    let mut v = std::mem::take(&mut self.ssids).into_vec();
-                    v.push(rec);
-                    self.ssids = v.into_boxed_slice();
-                    self.ssids.len() - 1
-                } else {
-                    // Replace the least recently seen (never the newest one).
-                    let (i, _) = self
-                        .ssids
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(_, s)| s.last)
-                        .expect("MAX_SSIDS > 0");
-                    self.ssids[i] = rec;
-                    if self.last_ssid as usize == i {
-                        self.last_ssid = NO_SSID;
-                        self.recompute_last_ssid();
-                    }
-                    i
-                }
+                    channel: 0,
+                    interval: 0,
+                    kinds: 0,
+                })
             }
         };
+        self.note_last_ssid(idx, t);
+    }
+
+    /// Adds an SSID record; beyond [`MAX_SSIDS`] it replaces the least recently seen (never
+    /// the newest one). Returns its index.
+    pub(super) fn insert_ssid(&mut self, rec: SsidRec) -> usize {
+        if self.ssids.len() < MAX_SSIDS {
+            let mut v = std::mem::take(&mut self.ssids).into_vec();
+            v.push(rec);
+            self.ssids = v.into_boxed_slice();
+            return self.ssids.len() - 1;
+        }
+        let (i, _) = self
+            .ssids
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.last)
+            .expect("MAX_SSIDS > 0");
+        self.ssids[i] = rec;
+        if self.last_ssid as usize == i {
+            self.last_ssid = NO_SSID;
+            self.recompute_last_ssid();
+        }
+        i
+    }
+
+    /// Makes SSID record `idx`, seen at `t`, the newest one unless a newer one exists.
+    pub(super) fn note_last_ssid(&mut self, idx: usize, t: u32) {
         match self.last_ssid() {
             Some(cur) if t < cur.last => {}
             _ => self.last_ssid = idx as u8,
@@ -300,21 +384,39 @@ impl Device {
         }
     }
 
-    fn see(&mut self, source: u32, t: u32) {
-        if let Some(s) = self.seen.iter_mut().find(|s| s.source == source) {
-            s.count = s.count.saturating_add(1);
-            s.first = s.first.min(t);
-            s.last = s.last.max(t);
-            return;
+    /// Counts `n` observations by datasource `source` between `first` and `last`, with the
+    /// signal (newest, min, max) they had, if any.
+    pub(super) fn see(&mut self, source: u32, first: u32, last: u32, n: u32, sig: Option<[i8; 3]>) {
+        let s = match self.seen.iter().position(|s| s.source == source) {
+            Some(i) => {
+                let s = &mut self.seen[i];
+                s.count = s.count.saturating_add(n);
+                s.first = s.first.min(first);
+                s.last = s.last.max(last);
+                s
+            }
+            None => {
+                let mut v = std::mem::take(&mut self.seen).into_vec();
+                v.push(SeenBy {
+                    source,
+                    count: n,
+                    first,
+                    last,
+                    signal: [0; 3],
+                    has_signal: false,
+                });
+                self.seen = v.into_boxed_slice();
+                self.seen.last_mut().expect("just pushed")
+            }
+        };
+        if let Some([newest, min, max]) = sig {
+            if s.has_signal {
+                s.signal = [newest, s.signal[1].min(min), s.signal[2].max(max)];
+            } else {
+                s.signal = [newest, min, max];
+                s.has_signal = true;
+            }
         }
-        let mut v = std::mem::take(&mut self.seen).into_vec();
-        v.push(SeenBy {
-            source,
-            count: 1,
-            first: t,
-            last: t,
-        });
-        self.seen = v.into_boxed_slice();
     }
 }
 

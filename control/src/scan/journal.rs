@@ -18,8 +18,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rusqlite::params;
 
+use dataplane::track::{port::INTERVAL as TRACK_INTERVAL, TrackHub};
+
 use super::codec;
 use super::device::flag;
+use super::kismet::Uuid;
 use super::model::State;
 use super::report::Batch;
 use crate::store::{Store, StoreError};
@@ -52,6 +55,9 @@ pub struct Policy {
     pub yield_factor: u32,
     /// Most requests in one group commit.
     pub max_group: usize,
+    /// Devices changed by frames are checkpointed at least this often (a crash loses at
+    /// most this much of what frames taught; scan reports are journaled and lose nothing).
+    pub frames_interval: Duration,
 }
 
 impl Default for Policy {
@@ -63,6 +69,7 @@ impl Default for Policy {
             chunk: 1_024,
             max_group: 1_024,
             yield_factor: 3,
+            frames_interval: Duration::from_secs(30),
         }
     }
 }
@@ -73,7 +80,16 @@ struct Checkpoint {
     devices: Vec<u32>,
     pos: usize,
     sources: Vec<u32>,
+    /// Evicted MACs whose stored records the last chunk deletes.
+    evicted: Vec<u64>,
     waiters: Vec<Sender<Result<(), String>>>,
+}
+
+/// Where the writer collects what the capture workers learned, and how it names their
+/// datasources: capture source number → (UUID, name), `None` for a number it does not know.
+pub struct FrameFeed {
+    pub hub: TrackHub,
+    pub resolve: Box<dyn Fn(u32) -> Option<(Uuid, String)> + Send>,
 }
 
 pub struct Writer {
@@ -90,6 +106,8 @@ pub struct Writer {
     ckpt: Option<Checkpoint>,
     /// Earliest time for the next checkpoint chunk while requests are waiting.
     next_step: Instant,
+    frames: Option<FrameFeed>,
+    last_drain: Instant,
 }
 
 impl Writer {
@@ -113,7 +131,34 @@ impl Writer {
             last_checkpoint: Instant::now(),
             ckpt: None,
             next_step: Instant::now(),
+            frames: None,
+            last_drain: Instant::now(),
         }
+    }
+
+    /// Also merges the tables of capture workers, every [`TRACK_INTERVAL`].
+    pub fn with_frames(mut self, feed: Option<FrameFeed>) -> Writer {
+        self.frames = feed;
+        self
+    }
+
+    /// Merges every table the workers handed over.
+    fn drain_frames(&mut self) {
+        self.last_drain = Instant::now();
+        let Some(feed) = self.frames.as_ref() else {
+            return;
+        };
+        let now = crate::scan::now_secs();
+        let mut st: Option<std::sync::RwLockWriteGuard<'_, State>> = None;
+        feed.hub.drain(|t| {
+            let Some((uuid, name)) = (feed.resolve)(t.source) else {
+                return;
+            };
+            let st = st
+                .get_or_insert_with(|| self.state.write().unwrap_or_else(PoisonError::into_inner));
+            let src = st.capture_source(uuid, &name);
+            st.apply_frames(t, src, now);
+        });
     }
 
     /// Serves until every sender is gone.
@@ -126,7 +171,12 @@ impl Writer {
                     Err(TryRecvError::Disconnected) => return,
                 }
             } else {
-                match self.rx.recv_timeout(Duration::from_secs(1)) {
+                let wait = if self.frames.is_some() {
+                    TRACK_INTERVAL.saturating_sub(self.last_drain.elapsed())
+                } else {
+                    Duration::from_secs(1)
+                };
+                match self.rx.recv_timeout(wait) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -149,7 +199,12 @@ impl Writer {
             if !jobs.is_empty() {
                 self.commit(jobs);
             }
+            if self.frames.is_some() && self.last_drain.elapsed() >= TRACK_INTERVAL {
+                self.drain_frames();
+            }
             if !waiters.is_empty() {
+                // A checkpoint asked for now includes what the workers handed over so far.
+                self.drain_frames();
                 if self.ckpt.is_none() {
                     self.begin();
                 }
@@ -168,9 +223,16 @@ impl Writer {
     }
 
     fn due(&self) -> bool {
+        let since = self.last_checkpoint.elapsed();
         self.rows >= self.policy.rows
             || self.reports >= self.policy.reports
-            || (self.rows > 0 && self.last_checkpoint.elapsed() >= self.policy.interval)
+            || (self.rows > 0 && since >= self.policy.interval)
+            || (since >= self.policy.frames_interval && self.frame_changes() > 0)
+    }
+
+    fn frame_changes(&self) -> u64 {
+        let st = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        st.frame_changes + st.evicted_macs.len() as u64
     }
 
     /// One group commit.
@@ -215,6 +277,7 @@ impl Writer {
     fn begin(&mut self) {
         let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let (mut devices, sources) = st.take_dirty();
+        let evicted = std::mem::take(&mut st.evicted_macs);
         // In key order: each chunk then touches neighbouring pages of the table.
         devices.sort_unstable_by_key(|&id| st.devices[id as usize].mac);
         self.ckpt = Some(Checkpoint {
@@ -222,6 +285,7 @@ impl Writer {
             devices,
             pos: 0,
             sources,
+            evicted,
             waiters: Vec::new(),
         });
         self.rows = 0;
@@ -237,19 +301,26 @@ impl Writer {
         let end = (c.pos + self.policy.chunk).min(c.devices.len());
         let last = end == c.devices.len();
         let upto = c.upto;
-        let (rows, srcs) = {
+        let (rows, srcs, gone) = {
             let st = self.state.read().unwrap_or_else(PoisonError::into_inner);
             let number = |i: u32| st.sources[i as usize].number;
+            let channel = |c: u32| Box::from(st.channels.name(c));
             let rows: Vec<(i64, Vec<u8>)> = c.devices[c.pos..end]
                 .iter()
-                .map(|&id| {
-                    let d = &st.devices[id as usize];
-                    (
-                        d.mac as i64,
-                        codec::encode_device(d, st.channels.name(d.channel), number),
-                    )
-                })
+                .map(|&id| &st.devices[id as usize])
+                .filter(|d| d.mac != dataplane::track::table::FREE)
+                .map(|d| (d.mac as i64, codec::encode_device(d, channel, number)))
                 .collect();
+            // Evicted and not back since: their stored records go.
+            let gone: Vec<i64> = if last {
+                c.evicted
+                    .iter()
+                    .filter(|m| !st.by_mac.contains_key(m))
+                    .map(|&m| m as i64)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let srcs: Vec<(Vec<u8>, Vec<u8>)> = if last {
                 c.sources
                     .iter()
@@ -261,7 +332,7 @@ impl Writer {
             } else {
                 Vec::new()
             };
-            (rows, srcs)
+            (rows, srcs, gone)
         };
         let res = self.store.transaction(|tx| {
             let mut dev = tx
@@ -275,6 +346,10 @@ impl Writer {
                 )?;
                 for (uuid, rec) in &srcs {
                     src.execute(params![uuid, rec])?;
+                }
+                let mut del = tx.prepare_cached("DELETE FROM scan_devices WHERE mac = ?1")?;
+                for mac in &gone {
+                    del.execute(params![mac])?;
                 }
                 tx.execute(
                     "DELETE FROM scan_journal WHERE seq <= ?1",
@@ -325,6 +400,7 @@ impl Writer {
             for &i in &c.sources {
                 st.sources[i as usize].dirty = true;
             }
+            st.evicted_macs.extend(c.evicted);
         }
         self.rows = self.rows.max(1);
         let msg = e.to_string();

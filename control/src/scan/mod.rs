@@ -20,13 +20,14 @@ mod codec;
 pub mod crypt;
 pub mod datasource;
 mod device;
+mod frames;
 mod journal;
 pub mod kismet;
 mod model;
 pub mod oui;
 mod query;
 mod recover;
-mod render;
+pub mod render;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -42,7 +43,9 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::store::{Store, StoreError};
+pub use journal::FrameFeed;
 use journal::{Job, Msg, Policy, Writer};
+pub use model::default_max_devices;
 use model::State;
 
 /// A report the validation rejected, by its index in `reports`.
@@ -68,13 +71,23 @@ pub enum IngestError {
     Store(StoreError),
 }
 
+/// Seconds since the epoch now.
+pub fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
 /// Which device view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     /// `all`
     All,
-    /// `phydot11_accesspoints`
+    /// `phydot11_accesspoints`: devices that beaconed, answered probes or acted as the AP
+    /// of data frames, and every scan-reported AP.
     AccessPoints,
+    /// `seenby-{uuid}`: devices this datasource saw.
+    SeenBy(kismet::Uuid),
 }
 
 /// How to order device lists.
@@ -95,6 +108,8 @@ pub struct DeviceQuery {
     pub mac: Option<MacTerm>,
     /// Only the device with this key (`kismet.device.base.key`).
     pub key: Option<String>,
+    /// Only the clients of the AP with this MAC (`clients-of`).
+    pub clients_of: Option<u64>,
     /// Any pair matching (field path, pattern) keeps the device; empty: no regex filter.
     pub regex: Vec<(String, Regex)>,
     /// Hide devices this packet filter blocks. An access point transmits as itself and is its
@@ -112,6 +127,21 @@ pub struct DeviceQuery {
     pub fields: Vec<String>,
 }
 
+/// The device store's counters (`/dataplane/stats.json` `devices`, `/metrics`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceStats {
+    /// Devices stored (from frames and scan reports).
+    pub stored: usize,
+    /// The cap (0: none).
+    pub max: usize,
+    /// Devices seen once that were evicted to stay under the cap.
+    pub evicted: u64,
+    /// Frames about a new MAC that a worker's full delta table could not take.
+    pub untracked_frames: u64,
+    /// SSID observations a worker's full list could not take.
+    pub ssids_dropped: u64,
+}
+
 /// A page of devices and the total before pagination.
 #[derive(Clone, Debug)]
 pub struct DevicePage {
@@ -123,6 +153,7 @@ pub struct DevicePage {
 /// thread after the requests already queued.
 pub struct ScanService {
     state: Arc<RwLock<State>>,
+    capture_doc: std::sync::OnceLock<Box<render::CaptureDoc>>,
     tx: Option<Sender<Msg>>,
     writer: Option<JoinHandle<()>>,
     server_uuid: String,
@@ -138,10 +169,25 @@ fn stopped() -> StoreError {
 impl ScanService {
     /// Opens over the store (creating its tables) and recovers every stored report.
     pub fn open(store: Arc<Store>) -> Result<ScanService, StoreError> {
-        ScanService::open_with(store, Policy::default())
+        ScanService::open_with(store, Policy::default(), None, 0)
     }
 
-    fn open_with(store: Arc<Store>, policy: Policy) -> Result<ScanService, StoreError> {
+    /// [`ScanService::open`] that also learns devices from the capture (`feed`), keeping at
+    /// most `max_devices` (0: no cap; see [`default_max_devices`]).
+    pub fn open_capturing(
+        store: Arc<Store>,
+        feed: Option<FrameFeed>,
+        max_devices: usize,
+    ) -> Result<ScanService, StoreError> {
+        ScanService::open_with(store, Policy::default(), feed, max_devices)
+    }
+
+    fn open_with(
+        store: Arc<Store>,
+        policy: Policy,
+        feed: Option<FrameFeed>,
+        max_devices: usize,
+    ) -> Result<ScanService, StoreError> {
         let server_uuid = match store.setting(SERVER_UUID_SETTING)? {
             Some(u) => u,
             None => {
@@ -168,7 +214,9 @@ impl ScanService {
                 "scan data recovered"
             );
         }
-        let state = Arc::new(RwLock::new(r.state));
+        let mut st = r.state;
+        st.max_devices = max_devices;
+        let state = Arc::new(RwLock::new(st));
         let (tx, rx) = crossbeam_channel::unbounded();
         let w = Writer::new(
             store,
@@ -178,13 +226,15 @@ impl ScanService {
             r.rows,
             r.reports,
             policy,
-        );
+        )
+        .with_frames(feed);
         let writer = std::thread::Builder::new()
             .name("scan-writer".into())
             .spawn(move || w.run())
             .map_err(|e| StoreError::Io(format!("cannot start the scan writer thread: {e}")))?;
         Ok(ScanService {
             state,
+            capture_doc: std::sync::OnceLock::new(),
             tx: Some(tx),
             writer: Some(writer),
             server_uuid,
@@ -219,15 +269,39 @@ impl ScanService {
 
     /// Every virtual datasource, as Kismet's `kismet.datasource.*` records.
     pub fn datasources(&self) -> Vec<Value> {
-        self.read().sources.iter().map(|s| s.render()).collect()
+        self.read()
+            .sources
+            .iter()
+            .filter(|s| !s.capture)
+            .map(|s| s.render())
+            .collect()
     }
 
-    /// One datasource by UUID (case-insensitive).
+    /// One virtual datasource by UUID (case-insensitive).
     pub fn datasource(&self, uuid: &str) -> Option<Value> {
         let u = kismet::parse_uuid(uuid.trim())?;
         let st = self.read();
         let &i = st.source_ix.get(&u)?;
-        Some(st.sources[i as usize].render())
+        let s = &st.sources[i as usize];
+        (!s.capture).then(|| s.render())
+    }
+
+    /// How seen-by entries of capture datasources show their datasource: the registry's
+    /// record by UUID. Set once, at start.
+    pub fn set_capture_docs(&self, doc: Box<render::CaptureDoc>) {
+        let _ = self.capture_doc.set(doc);
+    }
+
+    /// Device-store counters.
+    pub fn device_stats(&self) -> DeviceStats {
+        let st = self.read();
+        DeviceStats {
+            stored: st.device_count(),
+            max: st.max_devices,
+            evicted: st.evicted,
+            untracked_frames: st.untracked,
+            ssids_dropped: st.events_dropped,
+        }
     }
 
     /// Devices matching `q`, rendered with Kismet's field names. See [`query`] for the order
@@ -236,7 +310,8 @@ impl ScanService {
     pub fn query(&self, q: &DeviceQuery) -> DevicePage {
         let sel = query::select(&self.read(), q, &self.server_uuid);
         tracing::trace!(examined = sel.examined, matched = sel.total, "device query");
-        let cx = render::Ctx::new(&sel.sources, &self.server_uuid);
+        let cx = render::Ctx::new(&sel.sources, &self.server_uuid)
+            .with_capture_docs(self.capture_doc.get().map(|b| &**b));
         let tops: Vec<&str> = render::KEYS
             .iter()
             .copied()
@@ -264,7 +339,7 @@ impl ScanService {
 
     /// Number of devices stored.
     pub fn device_count(&self) -> usize {
-        self.read().devices.len()
+        self.read().device_count()
     }
 
     /// The server's UUID (`kismet.server.uuid`), created at first start and kept in the
@@ -298,5 +373,41 @@ impl Drop for ScanService {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
+    }
+}
+
+/// An in-memory device store without durability, for learning devices from a capture file
+/// (`airsift devices`): the same merge and rendering as the service.
+pub struct Survey {
+    state: State,
+    source: u32,
+}
+
+impl Survey {
+    /// A store with one capture datasource named `name` (its UUID derived from the name).
+    pub fn new(name: &str) -> Survey {
+        let mut state = State::default();
+        let h = kismet::ssid_hash(name).to_be_bytes();
+        let mut uuid = [0u8; 16];
+        for (i, b) in uuid.iter_mut().enumerate() {
+            *b = h[i % 4] ^ (i as u8).wrapping_mul(37);
+        }
+        let source = state.capture_source(uuid, name);
+        Survey { state, source }
+    }
+
+    /// Merges one table of deltas.
+    pub fn apply(&mut self, t: &dataplane::track::DeltaTable) {
+        self.state.apply_frames(t, self.source, now_secs());
+    }
+
+    /// Every device as Kismet's record, in MAC order.
+    pub fn render(&self) -> Vec<Value> {
+        let sel = query::select(&self.state, &DeviceQuery::default(), "");
+        let cx = render::Ctx::new(&sel.sources, "");
+        sel.devices
+            .iter()
+            .map(|(d, ch)| render::render(d, ch, &cx))
+            .collect()
     }
 }

@@ -5,10 +5,13 @@
 //! and masked-MAC ranges), `by_time` ((last_time, id), ordered: a last-time query visits only
 //! the devices it returns).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use dataplane::track::table::{link, DeltaTable, FREE};
 
 use super::datasource::Source;
 use super::device::{flag, Device};
+use super::frames::channel_name;
 use super::kismet::Uuid;
 use super::report::Batch;
 
@@ -60,6 +63,39 @@ pub struct State {
     pub dirty: Vec<u32>,
     /// The last journal sequence number applied.
     pub seq: u64,
+    /// Ids of evicted records' slots, for reuse (their record is `Device::new(FREE)`).
+    pub free: Vec<u32>,
+    /// Devices seen once, oldest first, as (id, MAC) (an id whose MAC changed, or a device
+    /// seen again since, is skipped when its turn comes): eviction candidates.
+    pub once: VecDeque<(u32, u64)>,
+    /// Most devices kept; beyond, devices seen once are evicted, least recently seen first.
+    pub max_devices: usize,
+    /// Devices evicted since start.
+    pub evicted: u64,
+    /// MACs evicted since the last checkpoint began: their stored records go with it.
+    pub evicted_macs: Vec<u64>,
+    /// Device changes from frames since the last checkpoint began.
+    pub frame_changes: u64,
+    /// Frames about new MACs that found a worker's table full, and SSID observations that
+    /// found its list full (tables merged so far).
+    pub untracked: u64,
+    pub events_dropped: u64,
+    /// Interned channel of each frequency (MHz) met so far.
+    freq_channel: HashMap<u16, u32>,
+}
+
+/// The default device cap: an eighth of the machine's memory at 1 KiB per device, within
+/// 100,000 and 10,000,000.
+pub fn default_max_devices() -> usize {
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(4 << 20); // KiB
+    ((mem / 8) as usize).clamp(100_000, 10_000_000)
 }
 
 impl State {
@@ -84,15 +120,7 @@ impl State {
             s.dirty = true;
         }
         for r in &b.reports {
-            let id = match self.by_mac.get(&r.mac) {
-                Some(&id) => id,
-                None => {
-                    let id = self.devices.len() as u32;
-                    self.devices.push(Device::new(r.mac));
-                    self.by_mac.insert(r.mac, id);
-                    id
-                }
-            };
+            let id = self.id_of(r.mac);
             let channel = r.channel.as_deref().map_or(0, |c| self.channels.intern(c));
             let d = &mut self.devices[id as usize];
             if replay && d.flags & flag::DIRTY == 0 && d.seq >= seq {
@@ -101,17 +129,167 @@ impl State {
             let (was_new, old_last) = (d.packets == 0, d.last);
             d.apply(r, channel, src, b.now);
             d.seq = seq;
-            if d.flags & flag::DIRTY == 0 {
-                d.flags |= flag::DIRTY;
-                self.dirty.push(id);
+            let once = d.packets == 1;
+            self.reindex(id, was_new, old_last, once);
+        }
+        self.evict_over_cap();
+    }
+
+    /// The id of `mac`'s record, created empty if there is none.
+    fn id_of(&mut self, mac: u64) -> u32 {
+        if let Some(&id) = self.by_mac.get(&mac) {
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.devices[id as usize] = Device::new(mac);
+                id
             }
-            if was_new || d.last != old_last {
-                if !was_new {
-                    self.by_time.remove(&(old_last, id));
-                }
-                self.by_time.insert((d.last, id));
+            None => {
+                self.devices.push(Device::new(mac));
+                (self.devices.len() - 1) as u32
+            }
+        };
+        self.by_mac.insert(mac, id);
+        id
+    }
+
+    /// After device `id` changed: marks it dirty and moves it in the time index.
+    fn reindex(&mut self, id: u32, was_new: bool, old_last: u32, once: bool) {
+        let d = &mut self.devices[id as usize];
+        if d.flags & flag::DIRTY == 0 {
+            d.flags |= flag::DIRTY;
+            self.dirty.push(id);
+        }
+        if was_new || d.last != old_last {
+            if !was_new {
+                self.by_time.remove(&(old_last, id));
+            }
+            self.by_time.insert((d.last, id));
+        }
+        if was_new && once {
+            self.once.push_back((id, d.mac));
+        }
+    }
+
+    /// Devices stored.
+    pub fn device_count(&self) -> usize {
+        self.devices.len() - self.free.len()
+    }
+
+    /// The model index of capture datasource `uuid`, registered (named `name`) if new.
+    pub fn capture_source(&mut self, uuid: Uuid, name: &str) -> u32 {
+        if let Some(&i) = self.source_ix.get(&uuid) {
+            let s = &mut self.sources[i as usize];
+            if &*s.name != name || !s.capture {
+                s.name = name.into();
+                s.capture = true;
+                s.dirty = true;
+            }
+            return i;
+        }
+        let i = self.sources.len() as u32;
+        let mut s = Source::new(uuid, i + 1);
+        s.name = name.into();
+        s.capture = true;
+        s.dirty = true;
+        self.sources.push(s);
+        self.source_ix.insert(uuid, i);
+        i
+    }
+
+    /// Applies one worker's table from the capture datasource at model index `src`: every
+    /// device's delta, then the SSIDs, then the AP side of the client relations. `now` is
+    /// the server's time.
+    pub fn apply_frames(&mut self, t: &DeltaTable, src: u32, now: u32) {
+        self.untracked += t.untracked;
+        self.events_dropped += t.events_dropped;
+        for e in t.entries() {
+            let id = self.id_of(e.mac);
+            let channel = match e.freq_mhz {
+                0 => 0,
+                f => match self.freq_channel.get(&f) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.channels.intern(&channel_name(u32::from(f)));
+                        self.freq_channel.insert(f, c);
+                        c
+                    }
+                },
+            };
+            let d = &mut self.devices[id as usize];
+            let (was_new, old_last) = (d.packets == 0, d.last);
+            d.apply_delta(e, channel, src, now);
+            let once = d.packets == 1;
+            self.reindex(id, was_new, old_last, once);
+            self.frame_changes += 1;
+        }
+        for ev in t.events() {
+            let Some(&id) = self.by_mac.get(&ev.mac) else {
+                continue;
+            };
+            let d = &mut self.devices[id as usize];
+            d.apply_ssid(ev);
+            // An AP seen without a frequency (no radiotap channel) is on its beacon's channel.
+            let ds = ev.ds_channel;
+            if d.channel == 0 && ds != 0 && ev.kind != dataplane::track::SsidKind::ProbeRequest {
+                d.channel = self.channels.intern(&ds.to_string());
             }
         }
+        for e in t.entries() {
+            if e.bssid == FREE || !matches!(e.link, link::TO_DS | link::FROM_DS) {
+                continue;
+            }
+            if let Some(&ap) = self.by_mac.get(&e.bssid) {
+                self.devices[ap as usize].add_client(e.mac);
+                let d = &mut self.devices[ap as usize];
+                if d.flags & flag::DIRTY == 0 {
+                    d.flags |= flag::DIRTY;
+                    self.dirty.push(ap);
+                }
+            }
+        }
+        self.evict_over_cap();
+    }
+
+    /// While there are more than `max_devices` (0: no cap), evicts devices seen once, least
+    /// recently seen first; when none is left, the least recently seen device of all.
+    fn evict_over_cap(&mut self) {
+        if self.max_devices == 0 {
+            return;
+        }
+        while self.device_count() > self.max_devices {
+            let id = match self.once.pop_front() {
+                Some((id, mac)) => {
+                    let d = &self.devices[id as usize];
+                    if d.mac != mac || d.packets > 1 {
+                        continue;
+                    }
+                    id
+                }
+                None => match self.by_time.first() {
+                    Some(&(_, id)) => id,
+                    None => return,
+                },
+            };
+            self.evict(id);
+        }
+    }
+
+    fn evict(&mut self, id: u32) {
+        let d = std::mem::replace(&mut self.devices[id as usize], Device::new(FREE));
+        self.by_mac.remove(&d.mac);
+        self.by_time.remove(&(d.last, id));
+        if let Some(x) = d.dot11.as_deref() {
+            for a in &x.aps {
+                if let Some(&ap) = self.by_mac.get(&a.bssid) {
+                    self.devices[ap as usize].remove_client(d.mac);
+                }
+            }
+        }
+        self.free.push(id);
+        self.evicted += 1;
+        self.evicted_macs.push(d.mac);
     }
 
     /// Adds a device loaded from a checkpoint (clean).
@@ -122,6 +300,19 @@ impl State {
         self.by_mac.insert(d.mac, id);
         self.by_time.insert((d.last, id));
         self.devices.push(d);
+    }
+
+    /// After loading: the eviction queue of devices seen once, oldest first.
+    pub fn rebuild_once(&mut self) {
+        let mut once: Vec<(u32, u32, u64)> = self
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.packets == 1 && d.mac != FREE)
+            .map(|(i, d)| (d.last, i as u32, d.mac))
+            .collect();
+        once.sort_unstable();
+        self.once = once.into_iter().map(|(_, id, mac)| (id, mac)).collect();
     }
 
     /// Adds a datasource loaded from a checkpoint (clean); they must come in number order.
@@ -143,6 +334,7 @@ impl State {
     /// Takes the dirty sets for a checkpoint: device ids and datasource indexes, clearing
     /// their flags (a later change marks them again).
     pub fn take_dirty(&mut self) -> (Vec<u32>, Vec<u32>) {
+        self.frame_changes = 0;
         let ids = std::mem::take(&mut self.dirty);
         for &id in &ids {
             self.devices[id as usize].flags &= !flag::DIRTY;
@@ -175,6 +367,14 @@ impl State {
         }
         // B-tree nodes hold 11 entries and run about two-thirds full.
         n += self.by_mac.len() * 12 * 3 / 2 + self.by_time.len() * 8 * 3 / 2;
+        n += self.once.capacity() * 16 + self.free.capacity() * 4;
+        for d in self.devices.iter().filter_map(|d| d.dot11.as_deref()) {
+            n += size_of::<super::device::Dot11>()
+                + d.probed.capacity() * size_of::<super::device::Probed>()
+                + d.probed.iter().map(|p| p.ssid.len()).sum::<usize>()
+                + d.aps.capacity() * size_of::<super::device::Assoc>()
+                + d.clients.capacity() * 8;
+        }
         n + self.dirty.capacity() * 4
     }
 }

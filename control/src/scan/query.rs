@@ -6,10 +6,11 @@
 //! `(last_time, id)` index (cost in proportion to the devices returned, not to the store); a
 //! masked MAC is a range of the MAC index; otherwise every device, in MAC order.
 //!
-//! Packet filter: a scan device is an access point, which transmits as itself and is its own
-//! BSSID, so it is hidden when the filter blocks a frame with source = network = its MAC (no
-//! destination, no fourth address): `table.decide(&Addresses { source: Some(mac),
-//! destination: None, network: Some(mac), other: None })`.
+//! Packet filter: a device is hidden when the filter blocks a frame it would send as its own
+//! network, source = network = its MAC (no destination, no fourth address):
+//! `table.decide(&Addresses { source: Some(mac), destination: None, network: Some(mac),
+//! other: None })`. For an access point that is exactly its beacon; for a station it means
+//! terms in the source, network or any block hide it, destination terms do not.
 
 use std::cmp::Ordering;
 
@@ -21,7 +22,7 @@ use super::device::Device;
 use super::kismet;
 use super::model::State;
 use super::render::{self, Ctx};
-use super::DeviceQuery;
+use super::{DeviceQuery, View};
 
 const MAC_MAX: u64 = 0xFFFF_FFFF_FFFF;
 
@@ -58,9 +59,30 @@ pub fn select(st: &State, q: &DeviceQuery, server_uuid: &str) -> Selection {
     let cx = Ctx::new(&st.sources, server_uuid);
     let key_mac = q.key.as_deref().map(kismet::parse_device_key);
     let since = q.last_time.map(|t| t.clamp(0, u32::MAX as i64 + 1));
+    // A seen-by view of an unknown datasource selects nothing.
+    let seen_by: Option<Option<u32>> = match q.view {
+        Some(View::SeenBy(u)) => Some(st.source_ix.get(&u).copied()),
+        _ => None,
+    };
+    let clients: Option<&[u64]> = q.clients_of.map(|ap| {
+        st.by_mac
+            .get(&ap)
+            .and_then(|&id| st.devices[id as usize].dot11())
+            .map_or(&[][..], |x| &x.clients[..])
+    });
 
     // Candidates, and whether they come in MAC order.
     let (cands, mac_ordered): (Box<dyn Iterator<Item = u32> + '_>, bool) = match (key_mac, q.mac) {
+        _ if matches!(seen_by, Some(None)) => (Box::new(std::iter::empty()), true),
+        _ if clients.is_some() => (
+            Box::new(
+                clients
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|m| st.by_mac.get(m).copied()),
+            ),
+            true,
+        ),
         (Some(None), _) => (Box::new(std::iter::empty()), true),
         (Some(Some(mac)), _) => (Box::new(st.by_mac.get(&mac).copied().into_iter()), true),
         (None, Some(t)) if t.is_exact() => (
@@ -87,6 +109,11 @@ pub fn select(st: &State, q: &DeviceQuery, server_uuid: &str) -> Selection {
     };
 
     let keep = |d: &Device| -> bool {
+        match (q.view, seen_by) {
+            (Some(View::AccessPoints), _) if !d.is_ap() => return false,
+            (_, Some(Some(src))) if !d.seen.iter().any(|s| s.source == src) => return false,
+            _ => {}
+        }
         if let Some(Some(mac)) = key_mac {
             if d.mac != mac {
                 return false;

@@ -56,9 +56,10 @@ fn load_in(tx: &Transaction<'_>) -> Result<Recovered, StoreError> {
             let mac: i64 = r.get(0)?;
             let rec: Vec<u8> = r.get(1)?;
             let key = format!("{mac:012X}");
-            let (mut d, channel) = codec::decode_device(mac as u64, &rec)
+            let dec = codec::decode_device(mac as u64, &rec)
                 .map_err(|e| damaged("scan_devices", &key, e))?;
-            d.channel = st.channels.intern(&channel);
+            let mut d = dec.device;
+            d.channel = st.channels.intern(&dec.channel);
             // Datasource number n is index n - 1. A record written by an unfinished
             // checkpoint may name a datasource whose own record was not written yet: the
             // journal (not trimmed) recreates it below with the same number; checked after.
@@ -101,6 +102,7 @@ fn load_in(tx: &Transaction<'_>) -> Result<Recovered, StoreError> {
             "unknown datasource",
         ));
     }
+    st.rebuild_once();
     Ok(Recovered {
         state: st,
         next_seq: last + 1,

@@ -7,12 +7,14 @@ use std::cell::OnceCell;
 use serde_json::{json, Map, Value};
 
 use super::datasource::{rrd, Source};
-use super::device::{flag, Device, Location, Point, SsidRec};
+use super::device::{flag, ssid_kind, Device, Location, Point, SsidRec};
 use super::kismet;
 use super::oui;
+use dataplane::track::table::{link, role};
 
 /// Kismet's `kismet.device.base.basic_type_set` bits.
 const BASICTYPE_AP: u64 = 1;
+const BASICTYPE_CLIENT: u64 = 2;
 const BASICTYPE_PEER: u64 = 8;
 /// Kismet's `basic_crypt_set` bits.
 const BASICCRYPT_ENCRYPTED: u64 = 1 << 1;
@@ -21,6 +23,9 @@ const BASICCRYPT_WEAK: u64 = 1 << 4;
 /// Kismet's dot11 type set bits.
 const DOT11_BEACON_AP: u64 = 1;
 const DOT11_ADHOC: u64 = 1 << 1;
+const DOT11_CLIENT: u64 = 1 << 2;
+const DOT11_WDS: u64 = 1 << 4;
+const DOT11_PROBE_CLIENT: u64 = 1 << 8;
 
 /// What rendering needs besides the device: the datasources (for seen-by) and the server's
 /// UUID.
@@ -28,7 +33,11 @@ pub struct Ctx<'a> {
     pub sources: &'a [Source],
     pub server_uuid: &'a str,
     docs: OnceCell<Vec<Value>>,
+    capture_doc: Option<&'a CaptureDoc>,
 }
+
+/// The record of a capture datasource by UUID (the registry's), for seen-by entries.
+pub type CaptureDoc = dyn Fn(&kismet::Uuid) -> Option<Value> + Send + Sync;
 
 impl<'a> Ctx<'a> {
     pub fn new(sources: &'a [Source], server_uuid: &'a str) -> Ctx<'a> {
@@ -36,13 +45,26 @@ impl<'a> Ctx<'a> {
             sources,
             server_uuid,
             docs: OnceCell::new(),
+            capture_doc: None,
         }
     }
 
+    /// Seen-by entries of capture datasources show `doc`'s record.
+    pub fn with_capture_docs(mut self, doc: Option<&'a CaptureDoc>) -> Ctx<'a> {
+        self.capture_doc = doc;
+        self
+    }
+
     fn source_doc(&self, i: u32) -> Value {
-        let docs = self
-            .docs
-            .get_or_init(|| self.sources.iter().map(Source::render).collect());
+        let docs = self.docs.get_or_init(|| {
+            self.sources
+                .iter()
+                .map(|s| match self.capture_doc {
+                    Some(doc) if s.capture => doc(&s.uuid).unwrap_or_else(|| s.render()),
+                    _ => s.render(),
+                })
+                .collect()
+        });
         docs.get(i as usize).cloned().unwrap_or(Value::Null)
     }
 }
@@ -122,9 +144,20 @@ fn ssid_record(s: &SsidRec) -> Value {
     put("ssid", kismet::printable_ssid(&s.ssid).into());
     put("ssidlen", s.ssid.len().into());
     put("ssid_hash", kismet::ssid_hash(&s.ssid).into());
-    put("beacon", 0.into());
-    put("probe_response", 0.into());
-    put("channel", "".into());
+    put("beacon", u8::from(s.kinds & ssid_kind::BEACON != 0).into());
+    put(
+        "probe_response",
+        u8::from(s.kinds & ssid_kind::PROBE_RESPONSE != 0).into(),
+    );
+    put(
+        "channel",
+        if s.channel == 0 {
+            String::new()
+        } else {
+            s.channel.to_string()
+        }
+        .into(),
+    );
     put("ht_mode", "".into());
     put("ht_center_1", 0.into());
     put("ht_center_2", 0.into());
@@ -135,7 +168,7 @@ fn ssid_record(s: &SsidRec) -> Value {
     put("crypt_set", s.crypt.legacy().into());
     put("crypt_string", s.crypt.display().into());
     put("maxrate", 0.into());
-    put("beaconrate", 0.into());
+    put("beaconrate", s.interval.into());
     put("beacons_sec", 0.into());
     put("ietag_checksum", s.ietag.into());
     put("wpa_mfp_required", u8::from(mfp_required).into());
@@ -151,30 +184,79 @@ fn ssid_record(s: &SsidRec) -> Value {
     Value::Object(m)
 }
 
+fn client_record(d: &Device, a: &super::device::Assoc) -> Value {
+    let kind = match a.link {
+        link::FROM_DS => 1,
+        link::TO_DS => 2,
+        link::INTER_DS => 3,
+        _ => 0,
+    };
+    json!({
+        "dot11.client.bssid": mac_string(a.bssid),
+        "dot11.client.bssid_key": kismet::device_key(a.bssid),
+        "dot11.client.first_time": a.first,
+        "dot11.client.last_time": a.last,
+        "dot11.client.type": kind,
+        "dot11.client.datasize": d.datasize,
+        "dot11.client.num_fragments": 0,
+        "dot11.client.num_retries": 0,
+    })
+}
+
+fn probed_record(p: &super::device::Probed) -> Value {
+    json!({
+        "dot11.probedssid.ssid": kismet::printable_ssid(&p.ssid),
+        "dot11.probedssid.ssidlen": p.ssid.len(),
+        "dot11.probedssid.bssid": "00:00:00:00:00:00",
+        "dot11.probedssid.first_time": p.first,
+        "dot11.probedssid.last_time": p.last,
+        "dot11.probedssid.probe_count": p.count,
+        "dot11.probedssid.crypt_set": 0,
+    })
+}
+
 fn dot11(d: &Device) -> Value {
+    let x = d.dot11();
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
         m.insert(format!("dot11.device.{k}"), v);
     };
-    let typeset = DOT11_BEACON_AP
-        | if d.flags & flag::PEER != 0 {
-            DOT11_ADHOC
-        } else {
-            0
-        };
+    let mut typeset = 0;
+    if d.is_ap() || d.flags & flag::PEER == 0 && d.roles == 0 {
+        typeset |= DOT11_BEACON_AP;
+    }
+    if d.flags & flag::PEER != 0 || d.roles & role::ADHOC != 0 {
+        typeset |= DOT11_ADHOC;
+    }
+    if d.roles & role::CLIENT != 0 {
+        typeset |= DOT11_CLIENT;
+    }
+    if d.roles & role::WDS != 0 {
+        typeset |= DOT11_WDS;
+    }
+    if d.roles & role::PROBER != 0 {
+        typeset |= DOT11_PROBE_CLIENT;
+    }
     put("typeset", typeset.into());
-    put("num_client_aps", 0.into());
+    put("num_client_aps", x.map_or(0, |x| x.aps.len()).into());
     put("num_advertised_ssids", d.ssids.len().into());
-    for k in [
-        "num_responded_ssids",
-        "num_probed_ssids",
+    put("num_responded_ssids", 0.into());
+    put("num_probed_ssids", x.map_or(0, |x| x.probed.len()).into());
+    put(
         "num_associated_clients",
+        x.map_or(0, |x| x.clients.len()).into(),
+    );
+    for k in [
         "client_disconnects",
         "client_disconnects_last",
         "bss_timestamp",
         "num_fragments",
         "num_retries",
-        "datasize",
+    ] {
+        put(k, 0.into());
+    }
+    put("datasize", d.datasize.into());
+    for k in [
         "datasize_retry",
         "last_beacon_timestamp",
         "wps_m3_count",
@@ -189,13 +271,48 @@ fn dot11(d: &Device) -> Value {
     ] {
         put(k, 0.into());
     }
-    put("last_bssid", mac_string(d.mac).into());
+    let last_bssid = if d.is_ap() {
+        d.mac
+    } else {
+        x.map_or(0, |x| x.last_bssid)
+    };
+    put("last_bssid", mac_string(last_bssid).into());
     put(
         "advertised_ssid_map",
         Value::Array(d.ssids.iter().map(ssid_record).collect()),
     );
     if let Some(s) = d.last_ssid() {
         put("last_beaconed_ssid_record", ssid_record(s));
+    }
+    if let Some(x) = x {
+        if !x.probed.is_empty() {
+            put(
+                "probed_ssid_map",
+                Value::Array(x.probed.iter().map(probed_record).collect()),
+            );
+        }
+        if !x.aps.is_empty() {
+            put(
+                "client_map",
+                Value::Object(
+                    x.aps
+                        .iter()
+                        .map(|a| (mac_string(a.bssid), client_record(d, a)))
+                        .collect(),
+                ),
+            );
+        }
+        if !x.clients.is_empty() {
+            put(
+                "associated_client_map",
+                Value::Object(
+                    x.clients
+                        .iter()
+                        .map(|&c| (mac_string(c), kismet::device_key(c).into()))
+                        .collect(),
+                ),
+            );
+        }
     }
     Value::Object(m)
 }
@@ -282,11 +399,14 @@ pub fn field(d: &Device, channel: &str, cx: &Ctx<'_>, key: &str) -> Option<Value
         "kismet.server.uuid" => cx.server_uuid.into(),
         "kismet.device.base.basic_type_set" => {
             let mut t = 0;
-            if d.flags & flag::AP != 0 || d.flags & flag::PEER == 0 {
+            if d.is_ap() || d.flags & flag::PEER == 0 && d.roles == 0 {
                 t |= BASICTYPE_AP;
             }
-            if d.flags & flag::PEER != 0 {
+            if d.flags & flag::PEER != 0 || d.roles & (role::ADHOC | role::WDS) != 0 {
                 t |= BASICTYPE_PEER;
+            }
+            if d.roles & (role::CLIENT | role::PROBER) != 0 {
+                t |= BASICTYPE_CLIENT;
             }
             t.into()
         }
@@ -304,16 +424,15 @@ pub fn field(d: &Device, channel: &str, cx: &Ctx<'_>, key: &str) -> Option<Value
         "kismet.device.base.first_time" => d.first.into(),
         "kismet.device.base.last_time" => d.last.into(),
         "kismet.device.base.mod_time" => d.modified.into(),
-        "kismet.device.base.packets.total"
-        | "kismet.device.base.packets.tx_total"
-        | "kismet.device.base.packets.llc" => d.packets.into(),
-        "kismet.device.base.packets.rx_total"
-        | "kismet.device.base.packets.error"
-        | "kismet.device.base.packets.data"
-        | "kismet.device.base.packets.crypt"
-        | "kismet.device.base.packets.filtered"
-        | "kismet.device.base.datasize"
-        | "kismet.device.base.num_alerts" => 0.into(),
+        "kismet.device.base.packets.total" => d.packets.into(),
+        "kismet.device.base.packets.tx_total" => d.packets.saturating_sub(d.rx).into(),
+        "kismet.device.base.packets.llc" => d.packets.saturating_sub(d.data).into(),
+        "kismet.device.base.packets.rx_total" => d.rx.into(),
+        "kismet.device.base.packets.error" => d.errors.into(),
+        "kismet.device.base.packets.data" => d.data.into(),
+        "kismet.device.base.packets.crypt" => d.crypt.into(),
+        "kismet.device.base.datasize" => d.datasize.into(),
+        "kismet.device.base.packets.filtered" | "kismet.device.base.num_alerts" => 0.into(),
         "kismet.device.base.channel" => channel.into(),
         "kismet.device.base.frequency" => d.freq.into(),
         "kismet.device.base.freq_khz_map" => Value::Object(
@@ -331,13 +450,22 @@ pub fn field(d: &Device, channel: &str, cx: &Ctx<'_>, key: &str) -> Option<Value
                         .sources
                         .get(s.source as usize)
                         .map_or(String::new(), |src| kismet::format_uuid(&src.uuid));
-                    json!({
+                    let mut v = json!({
                         "kismet.common.seenby.uuid": uuid,
                         "kismet.common.seenby.source": cx.source_doc(s.source),
                         "kismet.common.seenby.first_time": s.first,
                         "kismet.common.seenby.last_time": s.last,
                         "kismet.common.seenby.num_packets": s.count,
-                    })
+                    });
+                    if s.has_signal {
+                        v["kismet.common.seenby.signal"] = json!({
+                            "kismet.common.signal.type": "dbm",
+                            "kismet.common.signal.last_signal": s.signal[0],
+                            "kismet.common.signal.min_signal": s.signal[1],
+                            "kismet.common.signal.max_signal": s.signal[2],
+                        });
+                    }
+                    v
                 })
                 .collect(),
         ),
@@ -348,12 +476,7 @@ pub fn field(d: &Device, channel: &str, cx: &Ctx<'_>, key: &str) -> Option<Value
         }
         "kismet.device.base.signal" => return signal(d),
         "kismet.device.base.location" => return d.loc.as_deref().map(location),
-        "kismet.device.base.type" => if d.flags & flag::ADHOC_LAST != 0 {
-            "Wi-Fi Ad-Hoc"
-        } else {
-            "Wi-Fi AP"
-        }
-        .into(),
+        "kismet.device.base.type" => d.type_name().into(),
         "kismet.device.base.tags" => {
             let tags = d.tags.as_deref()?;
             Value::Object(

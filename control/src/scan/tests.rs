@@ -25,7 +25,7 @@ fn open(dir: &TestDir) -> ScanService {
 
 fn open_policy(dir: &TestDir, policy: Policy) -> ScanService {
     let store = Arc::new(Store::open(dir.path()).unwrap());
-    ScanService::open_with(store, policy).unwrap()
+    ScanService::open_with(store, policy, None, 0).unwrap()
 }
 
 fn dict(v: Value) -> Map<String, Value> {
@@ -758,6 +758,8 @@ fn crash_child_ingests_then_aborts() {
                 chunk: 64,
                 ..Policy::default()
             },
+            None,
+            0,
         )
         .unwrap(),
     );
@@ -1116,5 +1118,176 @@ fn bench_render_fields() {
             let _ = render::field(d, "6", &cx, k);
         }
         eprintln!("{k}: {:?} per device", t0.elapsed() / 100);
+    }
+}
+
+/// Frames learned by the capture: a service fed by a track hub, the way `airsift run` feeds it.
+mod frames {
+    use super::*;
+    use dataplane::track::table::{link, role, SsidKind};
+    use dataplane::track::{TableSize, TrackHub};
+
+    const CAPTURE_UUID: &str = "99999999-8888-7777-6666-555555555555";
+    const AP: u64 = 0x00AA_BBCC_0001;
+    const STA: u64 = 0x0002_0000_0001;
+
+    fn open_feed(dir: &TestDir, hub: &TrackHub, max: usize) -> ScanService {
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let feed = FrameFeed {
+            hub: hub.clone(),
+            resolve: Box::new(|n| {
+                (n == 7).then(|| (kismet::parse_uuid(CAPTURE_UUID).unwrap(), "wlan0".into()))
+            }),
+        };
+        ScanService::open_with(store, Policy::default(), Some(feed), max).unwrap()
+    }
+
+    /// One interval of an AP beaconing and a station sending it data.
+    fn send_interval(hub: &TrackHub, t: u32) {
+        let mut port = hub.port(7);
+        let tb = port.table();
+        let ap = tb.entry(AP, t).unwrap();
+        ap.tx += 10;
+        ap.rx += 2;
+        ap.roles |= role::AP;
+        ap.freq_mhz = 2437;
+        ap.signal(-40);
+        ap.signal(-55);
+        tb.ssid_event(AP, SsidKind::Beacon, b"Lab-AP", t, |ev| {
+            ev.ds_channel = 6;
+            ev.capability = 0x0011;
+            ev.beacon_interval = 100;
+        });
+        let sta = tb.entry(STA, t + 1).unwrap();
+        (sta.tx, sta.data, sta.crypt, sta.datasize) = (2, 2, 2, 300);
+        sta.roles |= role::CLIENT | role::PROBER;
+        sta.bssid = AP;
+        sta.link = link::TO_DS;
+        tb.ssid_event(STA, SsidKind::ProbeRequest, b"Home", t, |_| {});
+        port.finish();
+    }
+
+    #[test]
+    fn frames_and_a_scan_report_make_one_record_with_two_seen_by_and_survive_a_restart() {
+        let dir = TestDir::new("frames-merge");
+        let hub = TrackHub::new(TableSize::default());
+        {
+            let s = open_feed(&dir, &hub, 0);
+            send_interval(&hub, 1_000);
+            s.checkpoint().unwrap();
+            let r = s
+                .ingest(
+                    &request(
+                        UUID_A,
+                        "phone",
+                        json!([{"bssid": "00:AA:BB:CC:00:01", "ssid": "Lab-AP", "timestamp": 1_001,
+                                "capabilities": "[WPA2-PSK-CCMP][ESS]", "signal": -60}]),
+                    ),
+                    NOW,
+                )
+                .unwrap();
+            assert_eq!(r.accepted, 1);
+            let ap = by_mac(&s, "00:AA:BB:CC:00:01");
+            assert_eq!(ap["kismet.device.base.type"], "Wi-Fi AP");
+            assert_eq!(
+                ap["kismet.device.base.packets.total"], 13,
+                "12 frames + 1 report"
+            );
+            assert_eq!(ap["kismet.device.base.packets.rx_total"], 2);
+            assert_eq!(ap["kismet.device.base.channel"], "6");
+            let seen: Vec<&str> = ap["kismet.device.base.seenby"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["kismet.common.seenby.uuid"].as_str().unwrap())
+                .collect();
+            assert_eq!(seen, [CAPTURE_UUID.to_uppercase(), UUID_A.to_uppercase()]);
+            let sb = &ap["kismet.device.base.seenby"][0]["kismet.common.seenby.signal"];
+            assert_eq!(sb["kismet.common.signal.min_signal"], -55);
+            let ssid = &ap["dot11.device"]["dot11.device.advertised_ssid_map"][0];
+            assert_eq!(ssid["dot11.advertisedssid.ssid"], "Lab-AP");
+            assert_eq!(ssid["dot11.advertisedssid.channel"], "6");
+            assert_eq!(ssid["dot11.advertisedssid.beaconrate"], 100);
+            assert_eq!(ssid["dot11.advertisedssid.beacon"], 1);
+            assert_eq!(
+                ap["dot11.device"]["dot11.device.associated_client_map"]["00:02:00:00:00:01"],
+                kismet::device_key(STA)
+            );
+            // The capture datasource is not a virtual one.
+            assert_eq!(s.datasources().len(), 1);
+            s.checkpoint().unwrap();
+        }
+        let s = open_feed(&dir, &hub, 0);
+        let sta = by_mac(&s, "00:02:00:00:00:01");
+        assert_eq!(sta["kismet.device.base.type"], "Wi-Fi Client");
+        assert_eq!(sta["kismet.device.base.packets.crypt"], 2);
+        assert_eq!(sta["kismet.device.base.datasize"], 300);
+        let d11 = &sta["dot11.device"];
+        assert_eq!(d11["dot11.device.last_bssid"], "00:AA:BB:CC:00:01");
+        assert_eq!(
+            d11["dot11.device.client_map"]["00:AA:BB:CC:00:01"]["dot11.client.type"],
+            2
+        );
+        assert_eq!(
+            d11["dot11.device.probed_ssid_map"][0]["dot11.probedssid.ssid"],
+            "Home"
+        );
+        let ap = by_mac(&s, "00:AA:BB:CC:00:01");
+        assert_eq!(ap["kismet.device.base.seenby"].as_array().unwrap().len(), 2);
+        // clients-of, the seen-by view and the AP view.
+        let q = DeviceQuery {
+            clients_of: Some(AP),
+            ..DeviceQuery::default()
+        };
+        assert_eq!(macs(&s.query(&q)), ["00:02:00:00:00:01"]);
+        let seen_by = |u: &str| DeviceQuery {
+            view: Some(View::SeenBy(kismet::parse_uuid(u).unwrap())),
+            ..DeviceQuery::default()
+        };
+        assert_eq!(s.query(&seen_by(CAPTURE_UUID)).total, 2);
+        assert_eq!(macs(&s.query(&seen_by(UUID_A))), ["00:AA:BB:CC:00:01"]);
+        assert_eq!(s.query(&seen_by(UUID_B)).total, 0);
+        let aps = DeviceQuery {
+            view: Some(View::AccessPoints),
+            ..DeviceQuery::default()
+        };
+        assert_eq!(macs(&s.query(&aps)), ["00:AA:BB:CC:00:01"]);
+    }
+
+    #[test]
+    fn a_flood_of_new_macs_evicts_devices_seen_once_and_keeps_the_rest() {
+        let dir = TestDir::new("frames-flood");
+        let hub = TrackHub::new(TableSize {
+            devices: 4_096,
+            events: 16,
+        });
+        let s = open_feed(&dir, &hub, 100);
+        send_interval(&hub, 1_000);
+        for round in 0..10u64 {
+            let mut port = hub.port(7);
+            for i in 0..1_000u64 {
+                let e = port
+                    .table()
+                    .entry(0x0200_0000_0000 + round * 1_000 + i, 2_000)
+                    .unwrap();
+                e.tx = 1;
+            }
+            port.finish();
+            s.checkpoint().unwrap();
+        }
+        let st = s.device_stats();
+        assert_eq!(st.stored, 100);
+        assert_eq!(st.evicted, 10_002 - 100);
+        by_mac(&s, "00:AA:BB:CC:00:01");
+        by_mac(&s, "00:02:00:00:00:01");
+        // The newest flood MACs are kept, the oldest went; evicted records leave the store.
+        assert_eq!(s.query(&DeviceQuery::default()).total, 100);
+        drop(s);
+        let s = open_feed(&dir, &hub, 100);
+        assert_eq!(
+            s.device_stats().stored,
+            100,
+            "evicted records are not reloaded"
+        );
     }
 }

@@ -24,6 +24,8 @@ pub struct Frame<'a> {
     /// The 802.11 frame, FCS excluded.
     dot11: Header<'a>,
     fcs: bool,
+    /// The capture header says the FCS did not check (radiotap Flags; PPI flags).
+    bad_fcs: bool,
 }
 
 impl<'a> Frame<'a> {
@@ -53,19 +55,19 @@ impl<'a> Frame<'a> {
         complete: bool,
         memo: &mut LayoutMemo,
     ) -> Result<Frame<'a>, WireError> {
-        let (header_len, fcs) = match linktype {
+        let (header_len, fcs, bad_fcs) = match linktype {
             LinkType::Radiotap => {
                 let rt = Radiotap::new(record)?;
-                let flags = rt.validate_flags_memo(memo)?;
-                let fcs = flags.is_some_and(|f| f & radiotap::flags::FCS_AT_END != 0);
-                (rt.len(), fcs)
+                let flags = rt.validate_flags_memo(memo)?.unwrap_or(0);
+                let fcs = flags & radiotap::flags::FCS_AT_END != 0;
+                (rt.len(), fcs, flags & radiotap::flags::BAD_FCS != 0)
             }
-            LinkType::Ieee80211 => (0, false),
+            LinkType::Ieee80211 => (0, false, false),
             LinkType::Ppi => {
                 let p = Ppi::new(record)?;
-                (p.len(), p.fcs_at_end())
+                (p.len(), p.fcs_at_end(), p.radio().bad_fcs)
             }
-            LinkType::Prism => (Prism::new(record)?.len(), false),
+            LinkType::Prism => (Prism::new(record)?.len(), false, false),
         };
         let mut body = &record[header_len..];
         if fcs && complete {
@@ -80,6 +82,7 @@ impl<'a> Frame<'a> {
             header_len,
             dot11: Header::new(body)?,
             fcs,
+            bad_fcs,
         })
     }
 
@@ -111,6 +114,28 @@ impl<'a> Frame<'a> {
     /// The capture header says the frame ends with an FCS.
     pub fn has_fcs(&self) -> bool {
         self.fcs
+    }
+
+    /// The capture header says the FCS did not check: the frame's bytes are not to be trusted.
+    pub fn bad_fcs(&self) -> bool {
+        self.bad_fcs
+    }
+
+    /// The signal (dBm) and frequency (MHz) the capture header gives, as [`Frame::radio`]
+    /// would, but for radiotap read at the offsets `memo` remembers (`memo` must be the one
+    /// this frame was parsed with): two loads instead of a field walk.
+    #[inline]
+    pub fn signal_freq(&self, memo: &LayoutMemo) -> (Option<i8>, Option<u16>) {
+        if self.linktype == LinkType::Radiotap {
+            if let Some(q) = Radiotap::new(self.record)
+                .ok()
+                .and_then(|rt| rt.signal_freq_memo(memo))
+            {
+                return q;
+            }
+        }
+        let r = self.radio();
+        (r.signal_dbm, r.freq_mhz.filter(|&f| f != 0))
     }
 
     /// Decodes the capture header's radio fields.

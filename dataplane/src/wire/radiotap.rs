@@ -199,6 +199,25 @@ impl<'a> Radiotap<'a> {
         Ok((memo.flags_at != 0).then(|| self.header[memo.flags_at as usize]))
     }
 
+    /// The first antenna signal (dBm) and channel frequency (MHz) read at the offsets `memo`
+    /// remembers, when `memo` holds this header's layout (it does right after
+    /// [`Radiotap::validate_flags_memo`] succeeded on it, unless the chain was too long or
+    /// crossed a vendor namespace). `None`: decode the fields with [`super::RadioInfo`].
+    #[inline]
+    pub fn signal_freq_memo(&self, memo: &LayoutMemo) -> Option<(Option<i8>, Option<u16>)> {
+        let words = &self.header[4..self.data_start];
+        if words.len() > 4 * MEMO_WORDS || !memo.holds(words) || memo.end as usize > self.len() {
+            return None;
+        }
+        let h = self.header;
+        let signal = (memo.signal_at != 0).then(|| h[memo.signal_at as usize] as i8);
+        let freq = (memo.channel_at != 0).then(|| {
+            let at = memo.channel_at as usize;
+            u16::from_le_bytes([h[at], h[at + 1]])
+        });
+        Some((signal, freq.filter(|&f| f != 0)))
+    }
+
     /// Walks the fields' layout with fields allowed to end at `limit`: where the first Flags
     /// field is, where the last located field ends, and whether a vendor namespace (whose
     /// extent is data, not layout) was crossed.
@@ -206,6 +225,9 @@ impl<'a> Radiotap<'a> {
     fn walk(&self, limit: usize) -> Result<Walk, WireError> {
         let h = self.header;
         let mut flags_at = None;
+        let mut signal_at = None;
+        let mut channel_at = None;
+        let mut xchannel_at = None;
         let mut offset = self.data_start;
         let mut word_at = 4;
         let mut base = 0u32;
@@ -221,6 +243,8 @@ impl<'a> Radiotap<'a> {
                     let Some(&(align, size)) = FIELDS.get(index as usize) else {
                         return Ok(Walk {
                             flags_at,
+                            signal_at,
+                            channel_at: channel_at.or(xchannel_at.map(|x| x + 4)),
                             end: offset,
                             vendor,
                         });
@@ -233,14 +257,20 @@ impl<'a> Radiotap<'a> {
                             offset: start,
                         });
                     }
-                    if index == field::FLAGS && flags_at.is_none() {
-                        flags_at = Some(start);
+                    match index {
+                        field::FLAGS if flags_at.is_none() => flags_at = Some(start),
+                        field::DBM_ANTSIGNAL if signal_at.is_none() => signal_at = Some(start),
+                        field::CHANNEL if channel_at.is_none() => channel_at = Some(start),
+                        field::XCHANNEL if xchannel_at.is_none() => xchannel_at = Some(start),
+                        _ => {}
                     }
                 }
             }
             if word & EXT == 0 {
                 return Ok(Walk {
                     flags_at,
+                    signal_at,
+                    channel_at: channel_at.or(xchannel_at.map(|x| x + 4)),
                     end: offset,
                     vendor,
                 });
@@ -270,9 +300,12 @@ impl<'a> Radiotap<'a> {
     }
 }
 
-/// What a layout walk found.
+/// What a layout walk found: where the first Flags, antenna signal and frequency (Channel,
+/// else XChannel) are: the first occurrence is the one [`super::RadioInfo`] reports too.
 struct Walk {
     flags_at: Option<usize>,
+    signal_at: Option<usize>,
+    channel_at: Option<usize>,
     end: usize,
     vendor: bool,
 }
@@ -289,6 +322,10 @@ pub struct LayoutMemo {
     len: u8,
     /// Offset of the first Flags byte; 0 for none (offset 0 is the version byte).
     flags_at: u16,
+    /// Offsets of the first antenna signal (dBm) and of the frequency: the first Channel
+    /// field's, else the first XChannel field's; 0 for none.
+    signal_at: u16,
+    channel_at: u16,
     /// Where the last located field ends: the header must be at least this long.
     end: u16,
 }
@@ -306,9 +343,13 @@ impl LayoutMemo {
     fn store(&mut self, words: &[u8], w: Walk) {
         // Offsets fit: a radiotap header is at most 65535 bytes and the walk stopped within
         // 29 fields of 12 bytes at most per word past it.
-        let (Ok(end), Ok(flags_at)) =
-            (u16::try_from(w.end), u16::try_from(w.flags_at.unwrap_or(0)))
-        else {
+        let at = |o: Option<usize>| u16::try_from(o.unwrap_or(0));
+        let (Ok(end), Ok(flags_at), Ok(signal_at), Ok(channel_at)) = (
+            u16::try_from(w.end),
+            at(w.flags_at),
+            at(w.signal_at),
+            at(w.channel_at),
+        ) else {
             self.len = 0;
             return;
         };
@@ -317,6 +358,8 @@ impl LayoutMemo {
         }
         self.len = words.len() as u8;
         self.flags_at = flags_at;
+        self.signal_at = signal_at;
+        self.channel_at = channel_at;
         self.end = end;
     }
 }

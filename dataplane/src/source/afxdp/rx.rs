@@ -148,11 +148,15 @@ impl Rx {
             each(&data[..len]);
             self.free.push(frame);
         }
-        let count = self.free.len();
-        if count > 0 {
-            // The fill ring has a slot for every frame, so this takes them all.
-            let given = self.fill.fill(&mut self.free, count).unwrap_or(0);
-            debug_assert_eq!(given, count, "fill ring refused frames");
+        // Give every free frame back to the kernel. A reservation is all or nothing, and the
+        // kernel may not have released fill-ring slots yet under load: ask for less until it
+        // fits; what does not fit stays in `free` for the next call (never lost).
+        let mut want = self.free.len();
+        while want > 0 {
+            match self.fill.fill(&mut self.free, want).unwrap_or(0) {
+                0 => want /= 2,
+                _ => want = want.min(self.free.len()),
+            }
         }
         self.wake_if_needed()
     }

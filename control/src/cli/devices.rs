@@ -1,0 +1,53 @@
+//! `airsift devices`: the devices a capture file shows, learned exactly as a live capture
+//! learns them (the same per-frame rule on a worker's delta table, the same merge into the
+//! device store), printed as Kismet device records.
+
+use std::io::Write;
+
+use anyhow::Result;
+use dataplane::capfile::CaptureFile;
+use dataplane::filter::FilterTable;
+use dataplane::track::{observe, DeltaTable, TableSize};
+use dataplane::verdict::{judge_frame, Verdict};
+use dataplane::wire::LayoutMemo;
+
+use super::FileEnd;
+use crate::scan::Survey;
+
+/// Reads every record of `file`, learns devices from the frames `table` passes and writes
+/// them to `out` as one JSON array, in MAC order.
+pub fn devices(
+    file: &CaptureFile,
+    name: &str,
+    table: &FilterTable,
+    out: &mut impl Write,
+) -> Result<FileEnd> {
+    let mut survey = Survey::new(name);
+    let mut delta = DeltaTable::new(1, TableSize::default());
+    let mut memo = LayoutMemo::default();
+    let mut end = FileEnd::Complete;
+    for record in file.records() {
+        let r = match record {
+            Ok(r) => r,
+            Err(e) => {
+                end = FileEnd::from_error(e);
+                break;
+            }
+        };
+        let complete = r.data.len() as u64 >= r.orig_len as u64;
+        if let (Verdict::Pass, Some(frame)) =
+            judge_frame(table, &mut memo, r.data, r.linktype, complete)
+        {
+            let secs = (r.ts_ns.unwrap_or(0) / 1_000_000_000) as u32;
+            observe(&mut delta, &frame, &memo, secs);
+        }
+        if delta.nearly_full() {
+            survey.apply(&delta);
+            delta.clear();
+        }
+    }
+    survey.apply(&delta);
+    serde_json::to_writer(&mut *out, &survey.render())?;
+    out.write_all(b"\n")?;
+    Ok(end)
+}

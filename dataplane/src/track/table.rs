@@ -1,0 +1,397 @@
+//! One worker's device deltas for one interval: a fixed-capacity open-addressing table keyed
+//! by MAC, and a fixed-capacity list of SSID observations. Both are allocated once; filling
+//! them never allocates, and a full table counts what it could not take instead of growing.
+
+use crate::wire::ie::Rsn;
+
+/// `Entry::mac` of a free slot (a MAC has 48 bits, so no MAC is this).
+pub const FREE: u64 = u64::MAX;
+
+/// `Entry::roles` bits: what the device did in this interval.
+pub mod role {
+    /// Transmitted a beacon or probe response of an infrastructure network, or acted as the
+    /// AP of a data frame.
+    pub const AP: u8 = 1 << 0;
+    /// Beaconed an IBSS, or sent or received data with neither ToDS nor FromDS.
+    pub const ADHOC: u8 = 1 << 1;
+    /// An end of a 4-address (ToDS and FromDS) data frame.
+    pub const WDS: u8 = 1 << 2;
+    /// A station in an infrastructure data frame with an AP.
+    pub const CLIENT: u8 = 1 << 3;
+    /// `Entry::signal` holds values.
+    pub const SIGNAL: u8 = 1 << 4;
+    /// Sent a probe request.
+    pub const PROBER: u8 = 1 << 5;
+}
+
+/// How `Entry::bssid` is related to the device (Kismet's `dot11.client.type`).
+pub mod link {
+    pub const NONE: u8 = 0;
+    /// The AP sent to this station (FromDS).
+    pub const FROM_DS: u8 = 1;
+    /// This station sent to the AP (ToDS).
+    pub const TO_DS: u8 = 2;
+    /// A 4-address link between two distribution-system stations.
+    pub const INTER_DS: u8 = 3;
+}
+
+/// What one MAC did in one interval, as seen by one worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub mac: u64,
+    /// The AP (or WDS peer) of the newest data frame that related this device to one;
+    /// [`FREE`] when none. `link` says how.
+    pub bssid: u64,
+    /// Bytes of the data frames it sent or received (802.11 frame, FCS excluded).
+    pub datasize: u64,
+    /// Seconds since the epoch of the first and newest frame.
+    pub first: u32,
+    pub last: u32,
+    pub tx: u32,
+    pub rx: u32,
+    pub data: u32,
+    pub crypt: u32,
+    /// Management frames it sent whose elements were malformed.
+    pub errors: u32,
+    /// Frequency of the newest frame it sent (MHz; 0: unknown).
+    pub freq_mhz: u16,
+    /// Signal of the frames it sent: newest, min, max (valid with [`role::SIGNAL`]).
+    pub signal: [i8; 3],
+    pub roles: u8,
+    pub link: u8,
+    /// Hashes of the SSID observations already queued for it this interval (a ring).
+    seen_ssids: [u32; 4],
+    seen_next: u8,
+}
+
+impl Entry {
+    pub fn new(mac: u64, time: u32) -> Entry {
+        Entry {
+            mac,
+            bssid: FREE,
+            datasize: 0,
+            first: time,
+            last: time,
+            tx: 0,
+            rx: 0,
+            data: 0,
+            crypt: 0,
+            errors: 0,
+            freq_mhz: 0,
+            signal: [0; 3],
+            roles: 0,
+            link: link::NONE,
+            seen_ssids: [0; 4],
+            seen_next: 0,
+        }
+    }
+
+    /// Records a signal of a frame this device sent.
+    #[inline]
+    pub fn signal(&mut self, s: i8) {
+        if self.roles & role::SIGNAL == 0 {
+            self.signal = [s; 3];
+            self.roles |= role::SIGNAL;
+        } else {
+            self.signal = [s, self.signal[1].min(s), self.signal[2].max(s)];
+        }
+    }
+
+    /// True the first time this interval that `hash` is offered (then remembered).
+    #[inline]
+    fn first_ssid(&mut self, hash: u32) -> bool {
+        if self.seen_ssids.contains(&hash) {
+            return false;
+        }
+        self.seen_ssids[self.seen_next as usize % 4] = hash;
+        self.seen_next = self.seen_next.wrapping_add(1);
+        true
+    }
+}
+
+/// Which frame an SSID came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SsidKind {
+    Beacon,
+    ProbeResponse,
+    ProbeRequest,
+}
+
+/// The longest SSID kept (802.11 allows 32 bytes; longer elements are cut).
+pub const SSID_MAX: usize = 32;
+
+/// One SSID a device advertised or probed for, with what the frame said about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SsidEvent {
+    pub mac: u64,
+    pub time: u32,
+    pub kind: SsidKind,
+    ssid_len: u8,
+    ssid: [u8; SSID_MAX],
+    /// DS Parameter Set channel (0: absent).
+    pub ds_channel: u8,
+    /// The frame's frequency (MHz; 0: unknown).
+    pub freq_mhz: u16,
+    /// Capability field (beacons and probe responses; 0 otherwise).
+    pub capability: u16,
+    pub beacon_interval: u16,
+    pub rsn: Option<Rsn>,
+    pub wpa: Option<Rsn>,
+}
+
+impl SsidEvent {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(mac: u64, time: u32, kind: SsidKind, ssid: &[u8]) -> SsidEvent {
+        let n = ssid.len().min(SSID_MAX);
+        let mut buf = [0u8; SSID_MAX];
+        buf[..n].copy_from_slice(&ssid[..n]);
+        SsidEvent {
+            mac,
+            time,
+            kind,
+            ssid_len: n as u8,
+            ssid: buf,
+            ds_channel: 0,
+            freq_mhz: 0,
+            capability: 0,
+            beacon_interval: 0,
+            rsn: None,
+            wpa: None,
+        }
+    }
+
+    pub fn ssid(&self) -> &[u8] {
+        &self.ssid[..self.ssid_len as usize]
+    }
+}
+
+/// FNV-1a over a kind byte and the SSID: the per-interval de-duplication key.
+#[inline]
+pub fn ssid_hash(kind: SsidKind, ssid: &[u8]) -> u32 {
+    let mut h = 0x811c_9dc5u32 ^ kind as u32;
+    h = h.wrapping_mul(0x0100_0193);
+    for &b in ssid.iter().take(SSID_MAX) {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    h | 1 // never 0, the empty ring slot
+}
+
+/// Sizes of one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableSize {
+    /// Distinct MACs one interval can hold (the slots are a power of two, 4/3 of this).
+    pub devices: usize,
+    /// SSID observations one interval can hold.
+    pub events: usize,
+}
+
+impl Default for TableSize {
+    fn default() -> TableSize {
+        TableSize {
+            devices: 16_384,
+            events: 2_048,
+        }
+    }
+}
+
+/// See the module doc.
+#[derive(Debug)]
+pub struct DeltaTable {
+    /// The capture source the frames came from.
+    pub source: u32,
+    slots: Box<[Entry]>,
+    shift: u32,
+    /// Indexes of the occupied slots, in insertion order; its capacity is the device limit.
+    used: Vec<u32>,
+    events: Vec<SsidEvent>,
+    /// Frames about a new MAC that found the table full.
+    pub untracked: u64,
+    /// SSID observations that found the list full.
+    pub events_dropped: u64,
+}
+
+impl DeltaTable {
+    pub fn new(source: u32, size: TableSize) -> DeltaTable {
+        let devices = size.devices.max(1);
+        let slots = (devices * 4 / 3).next_power_of_two();
+        let empty = Entry::new(FREE, 0);
+        DeltaTable {
+            source,
+            slots: vec![empty; slots].into_boxed_slice(),
+            shift: 64 - slots.trailing_zeros(),
+            used: Vec::with_capacity(devices),
+            events: Vec::with_capacity(size.events.max(1)),
+            untracked: 0,
+            events_dropped: 0,
+        }
+    }
+
+    /// The entry of `mac`, created at `time` if new; `None` (counted) when the table is full.
+    #[inline]
+    pub fn entry(&mut self, mac: u64, time: u32) -> Option<&mut Entry> {
+        let mask = self.slots.len() - 1;
+        let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        loop {
+            let m = self.slots[i].mac;
+            if m == mac {
+                let e = &mut self.slots[i];
+                e.last = e.last.max(time);
+                return Some(e);
+            }
+            if m == FREE {
+                if self.used.len() == self.used.capacity() {
+                    self.untracked += 1;
+                    return None;
+                }
+                self.used.push(i as u32);
+                self.slots[i] = Entry::new(mac, time);
+                return Some(&mut self.slots[i]);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The entry of `mac` if the table holds one (nothing is created or counted).
+    #[inline]
+    pub fn get_mut(&mut self, mac: u64) -> Option<&mut Entry> {
+        let mask = self.slots.len() - 1;
+        let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        loop {
+            match self.slots[i].mac {
+                m if m == mac => return Some(&mut self.slots[i]),
+                FREE => return None,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Queues an SSID observation for `mac`'s device (which must have an entry: one that the
+    /// full table could not take learns nothing more) unless the same (kind, SSID) was
+    /// already queued for it this interval. `build` runs only when it is queued.
+    #[inline]
+    pub fn ssid_event(
+        &mut self,
+        mac: u64,
+        kind: SsidKind,
+        ssid: &[u8],
+        time: u32,
+        build: impl FnOnce(&mut SsidEvent),
+    ) {
+        let h = ssid_hash(kind, ssid);
+        let full = self.events.len() == self.events.capacity();
+        let Some(e) = self.get_mut(mac) else {
+            return;
+        };
+        if !e.first_ssid(h) {
+            return;
+        }
+        if full {
+            self.events_dropped += 1;
+            return;
+        }
+        let mut ev = SsidEvent::new(mac, time, kind, ssid);
+        build(&mut ev);
+        self.events.push(ev);
+    }
+
+    /// Distinct MACs held.
+    pub fn len(&self) -> usize {
+        self.used.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.used.is_empty() && self.events.is_empty()
+    }
+
+    /// Past three quarters of either capacity: time to hand it over early.
+    #[inline]
+    pub fn nearly_full(&self) -> bool {
+        self.used.len() * 4 >= self.used.capacity() * 3
+            || self.events.len() * 4 >= self.events.capacity() * 3
+    }
+
+    /// The entries, in the order their MACs first appeared.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.used.iter().map(|&i| &self.slots[i as usize])
+    }
+
+    pub fn events(&self) -> &[SsidEvent] {
+        &self.events
+    }
+
+    /// Empties the table for reuse (only the used slots are touched); keeps `source`.
+    pub fn clear(&mut self) {
+        let empty = Entry::new(FREE, 0);
+        for &i in &self.used {
+            self.slots[i as usize] = empty;
+        }
+        self.used.clear();
+        self.events.clear();
+        self.untracked = 0;
+        self.events_dropped = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_found_again_and_the_table_never_grows() {
+        let mut t = DeltaTable::new(
+            1,
+            TableSize {
+                devices: 100,
+                events: 2,
+            },
+        );
+        for m in 0..100u64 {
+            t.entry(m * 7919, 10).unwrap().tx += 1;
+        }
+        for m in 0..100u64 {
+            t.entry(m * 7919, 12).unwrap().tx += 1;
+        }
+        assert_eq!(t.len(), 100);
+        assert!(t
+            .entries()
+            .all(|e| e.tx == 2 && e.first == 10 && e.last == 12));
+        assert!(t.entry(1, 13).is_none(), "full: the new MAC is not taken");
+        assert_eq!(t.untracked, 1);
+        assert!(t.entry(7919, 13).is_some(), "a known MAC still is");
+        t.clear();
+        assert!(t.is_empty());
+        assert_eq!(t.entries().count(), 0);
+        assert_eq!(t.entry(5, 1).unwrap().tx, 0);
+    }
+
+    #[test]
+    fn one_ssid_event_per_device_and_ssid_per_interval() {
+        let mut t = DeltaTable::new(
+            1,
+            TableSize {
+                devices: 16,
+                events: 3,
+            },
+        );
+        let mut built = 0;
+        for m in 1..=3 {
+            t.entry(m, 5);
+        }
+        t.ssid_event(9, SsidKind::Beacon, b"no entry", 5, |_| built += 1);
+        for _ in 0..5 {
+            t.ssid_event(1, SsidKind::Beacon, b"net", 5, |_| built += 1);
+        }
+        t.ssid_event(1, SsidKind::ProbeResponse, b"net", 5, |_| built += 1);
+        t.ssid_event(2, SsidKind::Beacon, b"net", 5, |_| built += 1);
+        t.ssid_event(3, SsidKind::Beacon, b"other", 5, |_| built += 1);
+        assert_eq!(built, 3);
+        assert_eq!(t.events().len(), 3);
+        assert_eq!(t.events_dropped, 1);
+        assert_eq!(t.events()[0].ssid(), b"net");
+        let long = [b'x'; 40];
+        t.clear();
+        t.entry(4, 5);
+        t.ssid_event(4, SsidKind::ProbeRequest, &long, 5, |_| {});
+        assert_eq!(t.events()[0].ssid().len(), SSID_MAX);
+    }
+}
