@@ -168,7 +168,7 @@ fn tracking(c: &mut Criterion) {
                 if let (Verdict::Pass, Some(frame)) =
                     judge_frame(&table, &mut memo, f, lt.dlt(), true)
                 {
-                    observe(&mut delta, &frame, &memo, 1_700_000_000);
+                    observe(&mut delta, &frame, &memo, f.len() as u32, 1_700_000_000);
                     passed += 1;
                 }
             }

@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use dataplane::capfile::CaptureFile;
 use dataplane::filter::FilterTable;
-use dataplane::track::{observe, DeltaTable, TableSize};
+use dataplane::track::{observe, port::INTERVAL, DeltaTable, TableSize};
 use dataplane::verdict::{judge_frame, Verdict};
 use dataplane::wire::LayoutMemo;
 
@@ -26,6 +26,10 @@ pub fn devices(
     let mut delta = DeltaTable::new(1, TableSize::default());
     let mut memo = LayoutMemo::default();
     let mut end = FileEnd::Complete;
+    // Tables are handed over as a live worker hands them: every 250 ms of the capture's own
+    // time (or when nearly full), so a file and a live capture of it learn the same.
+    let interval = INTERVAL.as_nanos() as u64;
+    let mut since: Option<u64> = None;
     for record in file.records() {
         let r = match record {
             Ok(r) => r,
@@ -34,16 +38,25 @@ pub fn devices(
                 break;
             }
         };
+        let ts = r.ts_ns.unwrap_or(0);
+        let due = since.is_some_and(|s| ts.saturating_sub(s) >= interval);
+        if due || delta.nearly_full() {
+            survey.apply(&delta);
+            delta.clear();
+            since = None;
+        }
         let complete = r.data.len() as u64 >= r.orig_len as u64;
         if let (Verdict::Pass, Some(frame)) =
             judge_frame(table, &mut memo, r.data, r.linktype, complete)
         {
-            let secs = (r.ts_ns.unwrap_or(0) / 1_000_000_000) as u32;
-            observe(&mut delta, &frame, &memo, secs);
-        }
-        if delta.nearly_full() {
-            survey.apply(&delta);
-            delta.clear();
+            since.get_or_insert(ts);
+            observe(
+                &mut delta,
+                &frame,
+                &memo,
+                r.orig_len,
+                (ts / 1_000_000_000) as u32,
+            );
         }
     }
     survey.apply(&delta);

@@ -414,6 +414,10 @@ pub fn encode_device(
                     o.mac(c);
                 }
                 o.mac(x.last_bssid);
+                o.var(x.wds.len() as u64);
+                for &w in &x.wds {
+                    o.mac(w);
+                }
             }
         }
     }
@@ -558,6 +562,10 @@ pub fn decode_device(mac: u64, bytes: &[u8]) -> R<DecodedDevice> {
                 x.clients.push(i.mac()?);
             }
             x.last_bssid = i.mac()?;
+            let n = i.var()? as usize;
+            for _ in 0..n.min(1 << 16) {
+                x.wds.push(i.mac()?);
+            }
             d.dot11 = Some(Box::new(x));
         }
     }
@@ -681,6 +689,7 @@ mod tests {
         e.link = dataplane::track::table::link::TO_DS;
         d.apply_delta(&e, 3, 1, 61);
         d.add_client(0x0066_7788_99AA);
+        d.add_wds(0x0066_7788_99BB);
         d.ssids[0].channel = 11;
         d.ssids[0].interval = 100;
         let bytes = encode_device(&d, |_| "6".into(), |i| i + 1);

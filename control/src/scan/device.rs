@@ -153,6 +153,8 @@ pub struct Dot11 {
     pub clients: Vec<u64>,
     /// The AP of its newest data frame with one (0: none).
     pub last_bssid: u64,
+    /// Its 4-address (WDS) peers, sorted (at most [`MAX_APS`]).
+    pub wds: Vec<u64>,
 }
 
 /// One probed SSID (`dot11.probedssid.*`).

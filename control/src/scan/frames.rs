@@ -5,7 +5,7 @@
 //! Times are the frames' own; "last" values (frequency, channel, newest signal, the SSID's
 //! crypt) follow the newest observation, as for scan reports.
 
-use dataplane::track::table::{link, role, Entry, SsidEvent, SsidKind};
+use dataplane::track::table::{link, role, Entry, SsidEvent, SsidKind, FREE};
 
 use super::crypt::{self, Crypt};
 use super::device::{ssid_kind, Assoc, Device, Dot11, Probed, SsidRec, MAX_APS, MAX_PROBED};
@@ -22,10 +22,9 @@ pub fn channel_name(mhz: u32) -> String {
     }
 }
 
-/// An SSID's bytes as the record keeps them: UTF-8 as is, anything else with each invalid
-/// sequence replaced by U+FFFD.
+/// An SSID's bytes as the record keeps them (every byte, shown as `\xNN` where not UTF-8).
 pub fn ssid_text(raw: &[u8]) -> Box<str> {
-    String::from_utf8_lossy(raw).into()
+    super::kismet::ssid_from_bytes(raw)
 }
 
 impl Device {
@@ -75,30 +74,51 @@ impl Device {
             }
         }
         self.see(source, e.first, e.last, n, sig);
-        if e.bssid != dataplane::track::table::FREE && e.link != link::NONE {
-            let d = self.dot11.get_or_insert_with(Box::default);
-            match d.aps.iter_mut().find(|a| a.bssid == e.bssid) {
-                Some(a) => {
-                    a.first = a.first.min(e.first);
-                    a.last = a.last.max(e.last);
-                    a.link = e.link;
-                }
-                None => {
-                    let a = Assoc {
-                        bssid: e.bssid,
-                        first: e.first,
-                        last: e.last,
-                        link: e.link,
-                    };
-                    if d.aps.len() < MAX_APS {
-                        d.aps.push(a);
-                    } else if let Some(old) = d.aps.iter_mut().min_by_key(|a| a.last) {
-                        *old = a;
-                    }
+        if e.bssid != FREE && e.link != link::NONE {
+            self.relate(e.bssid, e.link, e.first, e.last, latest);
+        }
+        if e.wds != FREE {
+            self.add_wds(e.wds);
+        }
+    }
+
+    /// Records that this station was a client of AP `bssid` between `first` and `last`;
+    /// with `newest`, that AP becomes its `last_bssid`.
+    pub fn relate(&mut self, bssid: u64, kind: u8, first: u32, last: u32, newest: bool) {
+        let d = self.dot11.get_or_insert_with(Box::default);
+        match d.aps.iter_mut().find(|a| a.bssid == bssid) {
+            Some(a) => {
+                a.first = a.first.min(first);
+                if last >= a.last {
+                    a.last = last;
+                    a.link = kind;
                 }
             }
-            if e.link != link::INTER_DS && (latest || d.last_bssid == 0) {
-                d.last_bssid = e.bssid;
+            None => {
+                let a = Assoc {
+                    bssid,
+                    first,
+                    last,
+                    link: kind,
+                };
+                if d.aps.len() < MAX_APS {
+                    d.aps.push(a);
+                } else if let Some(old) = d.aps.iter_mut().min_by_key(|a| a.last) {
+                    *old = a;
+                }
+            }
+        }
+        if newest || d.last_bssid == 0 {
+            d.last_bssid = bssid;
+        }
+    }
+
+    /// Records a 4-address (WDS) peer.
+    pub fn add_wds(&mut self, peer: u64) {
+        let d = self.dot11.get_or_insert_with(Box::default);
+        if let Err(i) = d.wds.binary_search(&peer) {
+            if d.wds.len() < MAX_APS {
+                d.wds.insert(i, peer);
             }
         }
     }
@@ -191,6 +211,23 @@ impl Device {
             if let Ok(i) = d.clients.binary_search(&client) {
                 d.clients.remove(i);
             }
+        }
+    }
+
+    /// Forgets AP `bssid` (it was evicted).
+    pub fn forget_ap(&mut self, bssid: u64) {
+        if let Some(d) = self.dot11.as_mut() {
+            d.aps.retain(|a| a.bssid != bssid);
+            if d.last_bssid == bssid {
+                d.last_bssid = 0;
+            }
+        }
+    }
+
+    /// Forgets WDS peer `peer` (it was evicted).
+    pub fn forget_wds(&mut self, peer: u64) {
+        if let Some(d) = self.dot11.as_mut() {
+            d.wds.retain(|&w| w != peer);
         }
     }
 

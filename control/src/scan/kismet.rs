@@ -127,16 +127,51 @@ pub fn channel_for(khz: u32) -> Option<String> {
     Some(n.to_string())
 }
 
-/// An SSID made printable: control characters (C0, DEL, C1) as `\xNN`, a backslash doubled, so
-/// the escaped form is unambiguous. Printable text is returned unchanged.
+/// Where an SSID byte that is not part of valid UTF-8 is kept in the stored text: code point
+/// `RAW_BYTE + byte`, at the end of Unicode's last private-use plane (no SSID a phone reports
+/// uses it). It renders as `\xNN` and counts as one byte.
+const RAW_BYTE: u32 = 0x10_FF00;
+
+fn raw_byte(c: char) -> Option<u8> {
+    (c as u32).checked_sub(RAW_BYTE).map(|b| b as u8)
+}
+
+/// An SSID as captured (any bytes) as stored text: valid UTF-8 as is, every other byte kept
+/// as itself (see [`RAW_BYTE`]), so the record can show exactly the bytes on the air.
+pub fn ssid_from_bytes(b: &[u8]) -> Box<str> {
+    let mut s = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        s.push_str(chunk.valid());
+        for &x in chunk.invalid() {
+            s.push(char::from_u32(RAW_BYTE + x as u32).expect("a private-use code point"));
+        }
+    }
+    s.into()
+}
+
+/// The SSID's length in bytes on the air (`ssidlen`).
+pub fn ssid_len(ssid: &str) -> usize {
+    ssid.chars()
+        .map(|c| raw_byte(c).map_or(c.len_utf8(), |_| 1))
+        .sum()
+}
+
+/// An SSID made printable: control characters (C0, DEL, C1) and bytes that are not UTF-8 as
+/// `\xNN`, a backslash doubled, so the escaped form is unambiguous. Printable text is
+/// returned unchanged.
 pub fn printable_ssid(raw: &str) -> std::borrow::Cow<'_, str> {
-    if !raw.chars().any(|c| c.is_control() || c == '\\') {
+    if !raw
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || raw_byte(c).is_some())
+    {
         return std::borrow::Cow::Borrowed(raw);
     }
     let mut s = String::with_capacity(raw.len() + 8);
     for c in raw.chars() {
         if c == '\\' {
             s.push_str("\\\\");
+        } else if let Some(b) = raw_byte(c) {
+            let _ = write!(s, "\\x{b:02X}");
         } else if c.is_control() {
             let _ = write!(s, "\\x{:02X}", c as u32);
         } else {
@@ -149,14 +184,41 @@ pub fn printable_ssid(raw: &str) -> std::borrow::Cow<'_, str> {
 /// A 32-bit hash of an SSID for `dot11.advertisedssid.ssid_hash` (FNV-1a over the raw bytes;
 /// Kismet's own hash function is not reproduced, the value only has to be stable).
 pub fn ssid_hash(raw: &str) -> u32 {
-    raw.bytes().fold(0x811C_9DC5u32, |h, b| {
-        (h ^ b as u32).wrapping_mul(0x0100_0193)
-    })
+    let step = |h: u32, b: u8| (h ^ b as u32).wrapping_mul(0x0100_0193);
+    let mut h = 0x811C_9DC5u32;
+    let mut buf = [0u8; 4];
+    for c in raw.chars() {
+        match raw_byte(c) {
+            Some(b) => h = step(h, b),
+            None => {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    h = step(h, b);
+                }
+            }
+        }
+    }
+    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssid_bytes_that_are_not_utf8_are_kept_and_shown_as_escapes() {
+        let raw = [0xB2, 0xE2, b'a', 0xC3, 0xA9, 0x01, b'\\'];
+        let s = ssid_from_bytes(&raw);
+        assert_eq!(ssid_len(&s), raw.len());
+        assert_eq!(printable_ssid(&s), "\\xB2\\xE2a\u{e9}\\x01\\\\");
+        assert_eq!(ssid_hash(&s), ssid_hash_bytes(&raw));
+        assert_eq!(ssid_hash("abc"), ssid_hash_bytes(b"abc"));
+    }
+
+    fn ssid_hash_bytes(b: &[u8]) -> u32 {
+        b.iter().fold(0x811C_9DC5u32, |h, &x| {
+            (h ^ x as u32).wrapping_mul(0x0100_0193)
+        })
+    }
 
     #[test]
     fn checksums_match_kismet_reference_values() {

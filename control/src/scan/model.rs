@@ -236,17 +236,50 @@ impl State {
                 d.channel = self.channels.intern(&ds.to_string());
             }
         }
-        for e in t.entries() {
-            if e.bssid == FREE || !matches!(e.link, link::TO_DS | link::FROM_DS) {
+        // Relations the entries replaced during the interval (older than the entries' own).
+        for r in t.relations() {
+            let Some(&id) = self.by_mac.get(&r.station) else {
                 continue;
+            };
+            let d = &mut self.devices[id as usize];
+            if r.link == link::INTER_DS {
+                d.add_wds(r.peer);
+            } else {
+                d.relate(r.peer, r.link, r.time, r.time, false);
             }
-            if let Some(&ap) = self.by_mac.get(&e.bssid) {
-                self.devices[ap as usize].add_client(e.mac);
-                let d = &mut self.devices[ap as usize];
-                if d.flags & flag::DIRTY == 0 {
-                    d.flags |= flag::DIRTY;
-                    self.dirty.push(ap);
+        }
+        // The other side of each relation: an AP's clients, a WDS peer's peers.
+        let pairs = t
+            .entries()
+            .flat_map(|e| {
+                [
+                    (e.bssid != FREE && e.link != link::NONE).then_some((e.mac, e.bssid, false)),
+                    (e.wds != FREE).then_some((e.mac, e.wds, true)),
+                ]
+            })
+            .flatten()
+            .chain(
+                t.relations()
+                    .iter()
+                    .map(|r| (r.station, r.peer, r.link == link::INTER_DS)),
+            );
+        let mut touched = Vec::new();
+        for (station, peer, wds) in pairs {
+            if let Some(&p) = self.by_mac.get(&peer) {
+                let d = &mut self.devices[p as usize];
+                if wds {
+                    d.add_wds(station);
+                } else {
+                    d.add_client(station);
                 }
+                touched.push(p);
+            }
+        }
+        for p in touched {
+            let d = &mut self.devices[p as usize];
+            if d.flags & flag::DIRTY == 0 {
+                d.flags |= flag::DIRTY;
+                self.dirty.push(p);
             }
         }
         self.evict_over_cap();
@@ -284,6 +317,16 @@ impl State {
             for a in &x.aps {
                 if let Some(&ap) = self.by_mac.get(&a.bssid) {
                     self.devices[ap as usize].remove_client(d.mac);
+                }
+            }
+            for &c in &x.clients {
+                if let Some(&sta) = self.by_mac.get(&c) {
+                    self.devices[sta as usize].forget_ap(d.mac);
+                }
+            }
+            for &w in &x.wds {
+                if let Some(&peer) = self.by_mac.get(&w) {
+                    self.devices[peer as usize].forget_wds(d.mac);
                 }
             }
         }

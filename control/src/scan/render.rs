@@ -142,7 +142,7 @@ fn ssid_record(s: &SsidRec) -> Value {
         m.insert(format!("dot11.advertisedssid.{k}"), v);
     };
     put("ssid", kismet::printable_ssid(&s.ssid).into());
-    put("ssidlen", s.ssid.len().into());
+    put("ssidlen", kismet::ssid_len(&s.ssid).into());
     put("ssid_hash", kismet::ssid_hash(&s.ssid).into());
     put("beacon", u8::from(s.kinds & ssid_kind::BEACON != 0).into());
     put(
@@ -206,7 +206,7 @@ fn client_record(d: &Device, a: &super::device::Assoc) -> Value {
 fn probed_record(p: &super::device::Probed) -> Value {
     json!({
         "dot11.probedssid.ssid": kismet::printable_ssid(&p.ssid),
-        "dot11.probedssid.ssidlen": p.ssid.len(),
+        "dot11.probedssid.ssidlen": kismet::ssid_len(&p.ssid),
         "dot11.probedssid.bssid": "00:00:00:00:00:00",
         "dot11.probedssid.first_time": p.first,
         "dot11.probedssid.last_time": p.last,
@@ -311,6 +311,12 @@ fn dot11(d: &Device) -> Value {
                         .map(|&c| (mac_string(c), kismet::device_key(c).into()))
                         .collect(),
                 ),
+            );
+        }
+        if !x.wds.is_empty() {
+            m.insert(
+                "airsift.dot11.wds_peers".into(),
+                Value::Array(x.wds.iter().map(|&w| mac_string(w).into()).collect()),
             );
         }
     }

@@ -12,4 +12,4 @@ pub mod table;
 
 pub use observe::observe;
 pub use port::{TrackHub, TrackPort};
-pub use table::{DeltaTable, Entry, SsidEvent, SsidKind, TableSize};
+pub use table::{DeltaTable, Entry, Relation, SsidEvent, SsidKind, TableSize};

@@ -5,11 +5,13 @@
 //! - frames with a bad FCS, control and extension frames tell nothing;
 //! - the transmitter (A2) counts a frame sent, the receiver (A1, when unicast and not the
 //!   transmitter) a frame received; data frames also count as data (and as encrypted when
-//!   protected) and add their length to both;
+//!   protected) and add their length on the air (802.11 header to payload end, FCS excluded,
+//!   whatever a snapshot length cut) to both;
 //! - signal and frequency are the transmitter's;
 //! - beacons and probe responses make their transmitter an AP (an IBSS beacon: ad-hoc) and
-//!   carry an advertised SSID, probe requests a probed SSID; their elements are walked, and a
-//!   malformed element counts an error for the transmitter;
+//!   carry an advertised SSID, probe requests a probed SSID; the elements of every management
+//!   frame that has them (association, reassociation, probes, beacons) are walked, and a
+//!   malformed element or a fixed part cut short counts an error for the transmitter;
 //! - data frames relate stations to APs by their DS bits: ToDS A2 → AP A1, FromDS A1 ← AP A2,
 //!   both bits: a WDS link between A2 and A1, neither: both ad-hoc.
 
@@ -29,9 +31,10 @@ fn unicast(m: Option<MacAddr>) -> Option<u64> {
 }
 
 /// Applies one frame that the capture filter passed. `memo` is the one the frame was parsed
-/// with; `time` is the frame's time in seconds since the epoch.
+/// with; `orig_len` the record's length on the wire (capture header included); `time` the
+/// frame's time in seconds since the epoch.
 #[inline]
-pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, time: u32) {
+pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_len: u32, time: u32) {
     if frame.bad_fcs() {
         return;
     }
@@ -44,7 +47,9 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, time: u
         return;
     };
     let rx = unicast(h.address(1)).filter(|&r| r != tx);
-    let len = frame.dot11().len() as u64;
+    let fcs = if frame.has_fcs() { 4 } else { 0 };
+    let on_air = (orig_len as usize).saturating_sub(frame.capture_header().len() + fcs);
+    let len = on_air.max(frame.dot11().len()) as u64;
     let (signal, freq) = frame.signal_freq(memo);
     let data = kind == FrameKind::Data;
     let crypt = data && h.protected();
@@ -70,19 +75,6 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, time: u
             e.data = e.data.saturating_add(1);
             e.crypt = e.crypt.saturating_add(crypt as u32);
             e.datasize = e.datasize.saturating_add(len);
-            match (to_ds, from_ds, rx) {
-                (true, false, _) => {
-                    if let Some(ap) = h.address(1).map(MacAddr::to_u64) {
-                        e.bssid = ap;
-                        e.link = link::TO_DS;
-                    }
-                }
-                (true, true, Some(peer)) => {
-                    e.bssid = peer;
-                    e.link = link::INTER_DS;
-                }
-                _ => {}
-            }
         }
     }
     if let Some(rx) = rx {
@@ -93,22 +85,27 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, time: u
                 e.data = e.data.saturating_add(1);
                 e.crypt = e.crypt.saturating_add(crypt as u32);
                 e.datasize = e.datasize.saturating_add(len);
-                if from_ds && !to_ds {
-                    e.bssid = tx;
-                    e.link = link::FROM_DS;
-                }
             }
+        }
+    }
+    if data {
+        match (to_ds, from_ds, rx) {
+            (true, false, Some(ap)) => t.relate(tx, ap, link::TO_DS, time),
+            (true, true, Some(peer)) => t.relate(tx, peer, link::INTER_DS, time),
+            (false, true, Some(sta)) => t.relate(sta, tx, link::FROM_DS, time),
+            _ => {}
         }
     }
     if kind == FrameKind::Management {
         let sub = h.subtype();
-        if matches!(sub, PROBE_REQUEST | PROBE_RESPONSE | BEACON) {
+        if sub <= PROBE_RESPONSE || sub == BEACON {
             management(t, tx, sub, h.body(), freq.unwrap_or(0), time);
         }
     }
 }
 
-/// Beacons, probe responses and probe requests: roles, SSIDs, errors.
+/// Management frames with elements: errors; beacons, probe responses and probe requests:
+/// roles and SSIDs.
 #[inline]
 fn management(t: &mut DeltaTable, tx: u64, sub: u8, body: &[u8], freq: u16, time: u32) {
     // The transmitter's entry exists unless the table was full (then it is counted).
@@ -129,9 +126,13 @@ fn management(t: &mut DeltaTable, tx: u64, sub: u8, body: &[u8], freq: u16, time
         }
         e.roles |= match (sub, adhoc) {
             (PROBE_REQUEST, _) => role::PROBER,
-            (_, true) => role::ADHOC,
-            _ => role::AP,
+            (PROBE_RESPONSE | BEACON, true) => role::ADHOC,
+            (PROBE_RESPONSE | BEACON, false) => role::AP,
+            _ => 0,
         };
+    }
+    if !matches!(sub, PROBE_REQUEST | PROBE_RESPONSE | BEACON) {
+        return;
     }
     let Some(ssid) = m.ssid() else {
         return;

@@ -39,9 +39,12 @@ pub mod link {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub mac: u64,
-    /// The AP (or WDS peer) of the newest data frame that related this device to one;
-    /// [`FREE`] when none. `link` says how.
+    /// The AP of the newest infrastructure data frame that related this device to one
+    /// ([`FREE`] when none); `link` says how. Earlier, other APs of the interval are in the
+    /// table's relations.
     pub bssid: u64,
+    /// The peer of the newest 4-address (WDS) data frame it sent ([`FREE`] when none).
+    pub wds: u64,
     /// Bytes of the data frames it sent or received (802.11 frame, FCS excluded).
     pub datasize: u64,
     /// Seconds since the epoch of the first and newest frame.
@@ -69,6 +72,7 @@ impl Entry {
         Entry {
             mac,
             bssid: FREE,
+            wds: FREE,
             datasize: 0,
             first: time,
             last: time,
@@ -107,6 +111,18 @@ impl Entry {
         self.seen_next = self.seen_next.wrapping_add(1);
         true
     }
+}
+
+/// A station related to an AP (or a WDS peer) by a data frame: recorded when the relation
+/// differs from the one the station's entry holds, so every AP a station talked to in an
+/// interval reaches the store, not only the newest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relation {
+    pub station: u64,
+    pub peer: u64,
+    /// [`link`]: FROM_DS / TO_DS (peer is the AP) or INTER_DS (peer is the WDS peer).
+    pub link: u8,
+    pub time: u32,
 }
 
 /// Which frame an SSID came from.
@@ -204,9 +220,10 @@ pub struct DeltaTable {
     /// Indexes of the occupied slots, in insertion order; its capacity is the device limit.
     used: Vec<u32>,
     events: Vec<SsidEvent>,
+    relations: Vec<Relation>,
     /// Frames about a new MAC that found the table full.
     pub untracked: u64,
-    /// SSID observations that found the list full.
+    /// SSID observations and relations that found their list full.
     pub events_dropped: u64,
 }
 
@@ -221,6 +238,7 @@ impl DeltaTable {
             shift: 64 - slots.trailing_zeros(),
             used: Vec::with_capacity(devices),
             events: Vec::with_capacity(size.events.max(1)),
+            relations: Vec::with_capacity(size.events.max(1)),
             untracked: 0,
             events_dropped: 0,
         }
@@ -294,13 +312,56 @@ impl DeltaTable {
         self.events.push(ev);
     }
 
+    /// Relates `station` to `peer` by `link` (see [`Entry::bssid`] and [`Entry::wds`]):
+    /// nothing when the station's entry already holds this relation, else the one it held is
+    /// recorded in the relations list (dropped and counted when full) and the new one kept.
+    #[inline]
+    pub fn relate(&mut self, station: u64, peer: u64, kind: u8, time: u32) {
+        let full = self.relations.len() == self.relations.capacity();
+        let Some(e) = self.get_mut(station) else {
+            return;
+        };
+        let held = if kind == link::INTER_DS {
+            &mut e.wds
+        } else {
+            &mut e.bssid
+        };
+        if *held == peer && (kind == link::INTER_DS || e.link == kind) {
+            return;
+        }
+        let old = std::mem::replace(held, peer);
+        let old_link = if kind == link::INTER_DS {
+            link::INTER_DS
+        } else {
+            std::mem::replace(&mut e.link, kind)
+        };
+        if old == FREE {
+            return;
+        }
+        if full {
+            self.events_dropped += 1;
+            return;
+        }
+        self.relations.push(Relation {
+            station,
+            peer: old,
+            link: old_link,
+            time,
+        });
+    }
+
+    /// Relations replaced during the interval, oldest first (the entries hold the newest).
+    pub fn relations(&self) -> &[Relation] {
+        &self.relations
+    }
+
     /// Distinct MACs held.
     pub fn len(&self) -> usize {
         self.used.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.used.is_empty() && self.events.is_empty()
+        self.used.is_empty() && self.events.is_empty() && self.relations.is_empty()
     }
 
     /// Past three quarters of either capacity: time to hand it over early.
@@ -327,6 +388,7 @@ impl DeltaTable {
         }
         self.used.clear();
         self.events.clear();
+        self.relations.clear();
         self.untracked = 0;
         self.events_dropped = 0;
     }
@@ -362,6 +424,28 @@ mod tests {
         assert!(t.is_empty());
         assert_eq!(t.entries().count(), 0);
         assert_eq!(t.entry(5, 1).unwrap().tx, 0);
+    }
+
+    #[test]
+    fn every_relation_of_an_interval_is_kept() {
+        let mut t = DeltaTable::new(1, TableSize::default());
+        t.entry(1, 5);
+        for ap in [10, 10, 11, 11, 10] {
+            t.relate(1, ap, link::TO_DS, 5);
+        }
+        t.relate(1, 20, link::INTER_DS, 6);
+        t.relate(1, 20, link::INTER_DS, 6);
+        t.relate(1, 10, link::FROM_DS, 7);
+        let e = *t.get_mut(1).unwrap();
+        assert_eq!((e.bssid, e.link, e.wds), (10, link::FROM_DS, 20));
+        let r: Vec<(u64, u8)> = t.relations().iter().map(|r| (r.peer, r.link)).collect();
+        assert_eq!(
+            r,
+            [(10, link::TO_DS), (11, link::TO_DS), (10, link::TO_DS)],
+            "each replaced relation, in order; the WDS peer is apart"
+        );
+        t.clear();
+        assert!(t.relations().is_empty());
     }
 
     #[test]
