@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rusqlite::params;
 
-use dataplane::track::{port::INTERVAL as TRACK_INTERVAL, TrackHub};
+use dataplane::track::TrackHub;
 
 use super::codec;
 use super::device::flag;
@@ -85,6 +85,11 @@ struct Checkpoint {
     waiters: Vec<Sender<Result<(), String>>>,
 }
 
+/// How often the writer collects the tables workers handed over. Workers hand a table over
+/// every 250 ms, or sooner when it fills up (a flood of new MACs); collecting five times as
+/// often gives such a worker its empty table back before its next one fills.
+const TRACK_POLL: Duration = Duration::from_millis(50);
+
 /// Where the writer collects what the capture workers learned, and how it names their
 /// datasources: capture source number → (UUID, name), `None` for a number it does not know.
 pub struct FrameFeed {
@@ -136,7 +141,7 @@ impl Writer {
         }
     }
 
-    /// Also merges the tables of capture workers, every [`TRACK_INTERVAL`].
+    /// Also merges the tables of capture workers, every [`TRACK_POLL`].
     pub fn with_frames(mut self, feed: Option<FrameFeed>) -> Writer {
         self.frames = feed;
         self
@@ -172,7 +177,7 @@ impl Writer {
                 }
             } else {
                 let wait = if self.frames.is_some() {
-                    TRACK_INTERVAL.saturating_sub(self.last_drain.elapsed())
+                    TRACK_POLL.saturating_sub(self.last_drain.elapsed())
                 } else {
                     Duration::from_secs(1)
                 };
@@ -199,7 +204,7 @@ impl Writer {
             if !jobs.is_empty() {
                 self.commit(jobs);
             }
-            if self.frames.is_some() && self.last_drain.elapsed() >= TRACK_INTERVAL {
+            if self.frames.is_some() && self.last_drain.elapsed() >= TRACK_POLL {
                 self.drain_frames();
             }
             if !waiters.is_empty() {
