@@ -4,7 +4,8 @@
 #  1. posts batches of 100 reports from 16 keep-alive connections for SECONDS over 100,000
 #     distinct BSSIDs (airsift-scanload); reports acknowledged per second (200 = durable) and
 #     request latency p50/p99;
-#  2. resident memory per stored device (VmRSS of the server over its device count);
+#  2. resident memory per stored device (VmRSS of the server over its device count), and the
+#     part of it the device model itself takes by its own estimate (`airsift_scan_model_bytes`);
 #  3. pre-fills to 1,000,000 devices (one pass over 1M distinct BSSIDs), measures memory again
 #     and the ingestion rate again over the 1M BSSIDs;
 #  4. `last-time` query latency with 1M devices stored: 100 GETs of
@@ -31,8 +32,9 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build --release -q -p control --bin airsift --bin airsift-scanload
-A=target/release/airsift
-L=target/release/airsift-scanload
+tgt=${CARGO_TARGET_DIR:-target}
+A=$tgt/release/airsift
+L=$tgt/release/airsift-scanload
 export AIRSIFT_ADMIN_PASSWORD=bench-$$-$RANDOM
 cap=testdata/captures/rt_aircrack_test1_multins-fcs.pcap
 
@@ -50,9 +52,10 @@ done
 
 auth=(-u "admin:$AIRSIFT_ADMIN_PASSWORD")
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
-devices() {
-  curl -sf "${auth[@]}" "http://$addr/metrics" | awk '$1 == "airsift_scan_devices" {print $2}'
+metric() { # NAME: one value from /metrics
+  curl -sf "${auth[@]}" "http://$addr/metrics" | awk -v n="airsift_$1" '$1 == n {print $2}'
 }
+devices() { metric scan_devices; }
 load() { # extra scanload args...; prints the JSON summary, copies it to stderr
   $L --addr "$addr" --connections "$conns" --batch "$batch" "$@" | tee -a /dev/stderr
 }
@@ -62,13 +65,13 @@ rss0=$(rss_kib)
 
 # 1. 100k distinct BSSIDs for SECONDS.
 r1=$(load --seconds "$seconds" --bssids 100000 --timestamp-offset 3600)
-rss1=$(rss_kib); dev1=$(devices)
+rss1=$(rss_kib); dev1=$(devices); model1=$(metric scan_model_bytes)
 
 # 3. Pre-fill: one pass over PREFILL distinct BSSIDs (the first 100k already exist).
 r2=$(load --reports "$prefill" --bssids "$prefill" --timestamp-offset 3600)
 rss2=$(rss_kib); dev2=$(devices)
 r3=$(load --seconds "$seconds" --bssids "$prefill" --timestamp-offset 3600)
-rss3=$(rss_kib); dev3=$(devices)
+rss3=$(rss_kib); dev3=$(devices); model3=$(metric scan_model_bytes)
 
 # 4. A few fresh reports, then last-time queries for the last 10 s.
 $L --addr "$addr" --connections 1 --batch 10 --reports 10 --bssids 10 --bssid-offset 50000000 \
@@ -96,6 +99,7 @@ echo "| failed requests / errors | $(j "$r1" .requests_failed) / $(j "$r1" .erro
 echo "| devices stored | $(fmt "$dev1") | |"
 echo "| RSS | $(( rss1 / 1024 )) MiB (empty server: $(( rss0 / 1024 )) MiB) | |"
 echo "| RSS per device | $(per_dev "$rss1" "$dev1") | < 1 KiB |"
+echo "| of which the device model (estimate) | $(( model1 / dev1 )) B | |"
 echo "| pre-fill: reports/s over $(fmt "$prefill") new BSSIDs | $(fmt "$(j "$r2" .reports_per_s)") (p99 $(j "$r2" .latency_ms.p99) ms) | |"
 echo "| devices stored after pre-fill | $(fmt "$dev2") | |"
 echo "| RSS after pre-fill | $(( rss2 / 1024 )) MiB | |"
@@ -103,5 +107,6 @@ echo "| RSS per device after pre-fill | $(per_dev "$rss2" "$dev2") | < 1 KiB |"
 echo "| reports/s acknowledged, ${seconds} s, $(fmt "$prefill") BSSIDs | $(fmt "$(j "$r3" .reports_per_s)") | ≥ 100,000 |"
 echo "| request latency p50 / p99 / max ($(fmt "$prefill") BSSIDs) | $(j "$r3" .latency_ms.p50) / $(j "$r3" .latency_ms.p99) / $(j "$r3" .latency_ms.max) ms | p99 < 50 ms |"
 echo "| RSS per device after that run | $(per_dev "$rss3" "$dev3") | < 1 KiB |"
+echo "| of which the device model (estimate) | $(( model3 / dev3 )) B | |"
 echo "| last-time/-10 query with $(fmt "$dev3") devices, p50 / p99 / max | $(j "$q" .latency_ms.p50) / $(j "$q" .latency_ms.p99) / $(j "$q" .latency_ms.max) ms ($(j "$q" .mean_reply_bytes) B replies) | |"
 echo "| all-devices view, page $mid of 100 with fields, $(fmt "$dev3") devices, p50 / max | $(j "$q_page" .latency_ms.p50) / $(j "$q_page" .latency_ms.max) ms | |"

@@ -435,6 +435,28 @@ fn hostile_input() {
     assert_eq!(s.get("/system/status.json", &admin).status, 200);
 }
 
+/// Clients that send Basic on every request over many connections miss the login cache
+/// together: the password is verified once, and every one of them is answered with the session
+/// that one verification minted.
+#[test]
+fn concurrent_basic_logins_verify_the_password_once() {
+    let s = server("basic-burst");
+    let sessions: Vec<String> = std::thread::scope(|sc| {
+        let logins: Vec<_> = (0..8)
+            .map(|_| {
+                sc.spawn(|| {
+                    let r = s.get("/session/check_login", &Cred::admin());
+                    assert_eq!(r.status, 200, "{}", r.text());
+                    let cookie = r.header("set-cookie").expect("a session cookie");
+                    cookie.split(';').next().unwrap().to_string()
+                })
+            })
+            .collect();
+        logins.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(sessions.iter().all(|c| c == &sessions[0]), "{sessions:?}");
+}
+
 /// Who may call what: none / wrong password / readonly / scanreport / admin (Basic, session
 /// cookie, API key in the query) / expired key, against every route.
 #[test]

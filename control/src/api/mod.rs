@@ -15,8 +15,9 @@ pub mod request;
 pub mod routes;
 pub mod scan;
 
+use std::collections::hash_map::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -134,6 +135,28 @@ pub async fn dispatch(
     resp
 }
 
+/// Password checks that may run at once; requests with the same `Authorization` value always
+/// share one lock.
+const BASIC_LOGIN_LOCKS: usize = 4;
+
+/// Takes the lock a Basic login holds while it is checked. Clients that send Basic on every
+/// request over many connections all miss the login cache together when it expires (every
+/// [`crate::auth::BASIC_CACHE_TTL`]); without the lock each of them would verify argon2id at
+/// the same moment, each with argon2's 19 MiB of working memory, all on the same cores. With
+/// it, the first verifies and the others, waiting behind it, are answered from the cache.
+/// Different credentials usually take different locks, so a stream of wrong passwords delays
+/// a valid login only when they collide (the hash is keyed per process). Password checks hold
+/// at most `BASIC_LOGIN_LOCKS` argon2 blocks at once.
+fn basic_login_lock(authorization: Option<&str>) -> MutexGuard<'static, ()> {
+    use std::hash::BuildHasher;
+    static LOCKS: LazyLock<(RandomState, [Mutex<()>; BASIC_LOGIN_LOCKS])> =
+        LazyLock::new(|| (RandomState::new(), Default::default()));
+    let (keys, locks) = &*LOCKS;
+    let i = keys.hash_one(authorization.unwrap_or("")) as usize % BASIC_LOGIN_LOCKS;
+    // It guards no data: a panic in another holder leaves nothing to repair.
+    locks[i].lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Authenticates off the HTTP thread when the request carries a password: argon2 takes tens of
 /// milliseconds by design, and a stream of wrong passwords must not stall every other request.
 /// Cookies and API keys are a hash lookup and are checked in place.
@@ -163,6 +186,7 @@ async fn authenticate(
     );
     let state = state.clone();
     web::block(move || {
+        let _one = basic_login_lock(authorization.as_deref());
         let creds = Credentials {
             cookie_header: cookie.as_deref(),
             authorization: authorization.as_deref(),

@@ -429,6 +429,15 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         "Frames about a new MAC that a worker's full device table could not take",
         ds.untracked_frames,
     );
+    // Walks every device record under the model's read lock: about 20 ms per million devices,
+    // during which the scan writer waits.
+    let model = Gauge::<i64>::default();
+    model.set(state.scan.approx_memory_bytes() as i64);
+    reg.register(
+        "scan_model_bytes",
+        "Estimated memory of the scan devices, datasources and their indexes",
+        model,
+    );
     let subs = Gauge::<i64>::default();
     subs.set(dp.sources.plane().hub().subscribers() as i64);
     reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);
