@@ -47,7 +47,7 @@ impl Device {
         self.data = self.data.saturating_add(e.data);
         self.crypt = self.crypt.saturating_add(e.crypt);
         self.errors = self.errors.saturating_add(e.errors);
-        self.datasize = self.datasize.saturating_add(e.datasize);
+        self.datasize = self.datasize.saturating_add(u64::from(e.datasize));
         self.roles |= e.roles & ROLES;
         if e.freq_mhz != 0 {
             let khz = u32::from(e.freq_mhz) * 1000;

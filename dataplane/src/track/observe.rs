@@ -49,7 +49,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_le
     let rx = unicast(h.address(1)).filter(|&r| r != tx);
     let fcs = if frame.has_fcs() { 4 } else { 0 };
     let on_air = (orig_len as usize).saturating_sub(frame.capture_header().len() + fcs);
-    let len = on_air.max(frame.dot11().len()) as u64;
+    let len = on_air.max(frame.dot11().len()).min(u32::MAX as usize) as u32;
     let (signal, freq) = frame.signal_freq(memo);
     let data = kind == FrameKind::Data;
     let crypt = data && h.protected();

@@ -35,8 +35,11 @@ pub mod link {
     pub const INTER_DS: u8 = 3;
 }
 
-/// What one MAC did in one interval, as seen by one worker.
+/// What one MAC did in one interval, as seen by one worker. One cache line: the filter
+/// table's lookups evict the delta table between a device's frames, so every line an entry
+/// spans is a miss on the frame path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub struct Entry {
     pub mac: u64,
     /// The AP of the newest infrastructure data frame that related this device to one
@@ -45,8 +48,9 @@ pub struct Entry {
     pub bssid: u64,
     /// The peer of the newest 4-address (WDS) data frame it sent ([`FREE`] when none).
     pub wds: u64,
-    /// Bytes of the data frames it sent or received (802.11 frame, FCS excluded).
-    pub datasize: u64,
+    /// Bytes of the data frames it sent or received (802.11 frame, FCS excluded; an interval
+    /// is 250 ms, so 4 GiB cannot be reached).
+    pub datasize: u32,
     /// Seconds since the epoch of the first and newest frame.
     pub first: u32,
     pub last: u32,
@@ -62,10 +66,11 @@ pub struct Entry {
     pub signal: [i8; 3],
     pub roles: u8,
     pub link: u8,
-    /// Hashes of the SSID observations already queued for it this interval (a ring).
-    seen_ssids: [u32; 4],
+    /// Next slot of this entry's ring in `DeltaTable::seen_ssids`.
     seen_next: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 64);
 
 impl Entry {
     pub fn new(mac: u64, time: u32) -> Entry {
@@ -85,7 +90,6 @@ impl Entry {
             signal: [0; 3],
             roles: 0,
             link: link::NONE,
-            seen_ssids: [0; 4],
             seen_next: 0,
         }
     }
@@ -99,17 +103,6 @@ impl Entry {
         } else {
             self.signal = [s, self.signal[1].min(s), self.signal[2].max(s)];
         }
-    }
-
-    /// True the first time this interval that `hash` is offered (then remembered).
-    #[inline]
-    fn first_ssid(&mut self, hash: u32) -> bool {
-        if self.seen_ssids.contains(&hash) {
-            return false;
-        }
-        self.seen_ssids[self.seen_next as usize % 4] = hash;
-        self.seen_next = self.seen_next.wrapping_add(1);
-        true
     }
 }
 
@@ -216,6 +209,10 @@ pub struct DeltaTable {
     /// The capture source the frames came from.
     pub source: u32,
     slots: Box<[Entry]>,
+    /// Per slot: hashes of the SSID observations already queued for its device this interval
+    /// (a ring of four, `Entry::seen_next`); apart from the entries, so the frames that carry
+    /// no SSID never touch it.
+    seen_ssids: Box<[[u32; 4]]>,
     shift: u32,
     /// Indexes of the occupied slots, in insertion order; its capacity is the device limit.
     used: Vec<u32>,
@@ -235,6 +232,7 @@ impl DeltaTable {
         DeltaTable {
             source,
             slots: vec![empty; slots].into_boxed_slice(),
+            seen_ssids: vec![[0; 4]; slots].into_boxed_slice(),
             shift: 64 - slots.trailing_zeros(),
             used: Vec::with_capacity(devices),
             events: Vec::with_capacity(size.events.max(1)),
@@ -269,18 +267,25 @@ impl DeltaTable {
         }
     }
 
-    /// The entry of `mac` if the table holds one (nothing is created or counted).
+    /// The slot of `mac` if the table holds it.
     #[inline]
-    pub fn get_mut(&mut self, mac: u64) -> Option<&mut Entry> {
+    fn find(&self, mac: u64) -> Option<usize> {
         let mask = self.slots.len() - 1;
         let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {
             match self.slots[i].mac {
-                m if m == mac => return Some(&mut self.slots[i]),
+                m if m == mac => return Some(i),
                 FREE => return None,
                 _ => i = (i + 1) & mask,
             }
         }
+    }
+
+    /// The entry of `mac` if the table holds one (nothing is created or counted).
+    #[inline]
+    pub fn get_mut(&mut self, mac: u64) -> Option<&mut Entry> {
+        let i = self.find(mac)?;
+        Some(&mut self.slots[i])
     }
 
     /// Queues an SSID observation for `mac`'s device (which must have an entry: one that the
@@ -297,12 +302,16 @@ impl DeltaTable {
     ) {
         let h = ssid_hash(kind, ssid);
         let full = self.events.len() == self.events.capacity();
-        let Some(e) = self.get_mut(mac) else {
+        let Some(i) = self.find(mac) else {
             return;
         };
-        if !e.first_ssid(h) {
+        let seen = &mut self.seen_ssids[i];
+        if seen.contains(&h) {
             return;
         }
+        let e = &mut self.slots[i];
+        seen[e.seen_next as usize % 4] = h;
+        e.seen_next = e.seen_next.wrapping_add(1);
         if full {
             self.events_dropped += 1;
             return;
@@ -385,6 +394,7 @@ impl DeltaTable {
         let empty = Entry::new(FREE, 0);
         for &i in &self.used {
             self.slots[i as usize] = empty;
+            self.seen_ssids[i as usize] = [0; 4];
         }
         self.used.clear();
         self.events.clear();
