@@ -63,14 +63,16 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_le
         (true, false, false) => (role::ADHOC, role::ADHOC),
     };
     if let Some(e) = t.entry(tx, time) {
-        e.tx = e.tx.saturating_add(1);
-        e.roles |= tx_role;
+        // The signal first: its read-modify-write must not follow the narrow store to
+        // `roles` next to it (a load the store buffer cannot forward stalls the worker).
         if let Some(s) = signal {
             e.signal(s);
         }
         if let Some(f) = freq {
             e.freq_mhz = f;
         }
+        e.tx = e.tx.saturating_add(1);
+        e.roles |= tx_role;
         if data {
             e.data = e.data.saturating_add(1);
             e.crypt = e.crypt.saturating_add(crypt as u32);
