@@ -136,16 +136,23 @@ fn devices_from_two_captures_over_http() {
     let sent = inj_a.send() + inj_b.send();
     airsift.wait_frames(sent);
     let total = want_a.len() + want_b.len();
-    // Workers hand their tables over every 250 ms; wait for the merge, then for nothing more.
+    let want: BTreeMap<&String, &Value> = want_a.iter().chain(want_b.iter()).collect();
+    // Workers hand their last tables over up to 250 ms after the frames were counted: wait
+    // (at most a minute) until what is served holds every device as learned offline; the
+    // asserts below then name any device that never got there.
     wait_until("every device learned", Duration::from_secs(60), || {
-        get(&airsift, "/devices/views/all/devices.json")
-            .as_array()
-            .unwrap()
-            .len()
-            >= total
+        let now = get(&airsift, "/devices/views/all/devices.json");
+        let live = by_mac(&now);
+        let done = live.len() >= total
+            && want
+                .iter()
+                .all(|(m, w)| live.get(*m).is_some_and(|d| summary(d) == summary(w)));
+        if !done {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        done
     });
     let live = by_mac(&get(&airsift, "/devices/views/all/devices.json"));
-    let want: BTreeMap<&String, &Value> = want_a.iter().chain(want_b.iter()).collect();
     assert_eq!(
         live.keys().collect::<Vec<_>>(),
         want.keys().copied().collect::<Vec<_>>()
@@ -353,14 +360,15 @@ fn a_flood_of_random_transmitters_stays_under_the_cap() {
         t["frames"].as_u64().unwrap_or(0) + t["kernel_drops"].as_u64().unwrap_or(0) >= FRAMES
     });
     let stats = |a: &Airsift| get(a, "/dataplane/stats.json")["devices"].clone();
-    // The last tables reach the store within a few intervals.
+    // The last tables reach the store within a few intervals (handed over every 250 ms,
+    // collected every 50 ms): settled once nothing changed over a full second.
     let mut last = Value::Null;
     wait_until("the device store settled", Duration::from_secs(120), || {
         let s = stats(&airsift);
         let settled = s == last;
         last = s;
         if !settled {
-            std::thread::sleep(Duration::from_millis(600));
+            std::thread::sleep(Duration::from_millis(1_000));
         }
         settled
     });
