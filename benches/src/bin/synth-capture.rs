@@ -53,6 +53,24 @@ fn templates() -> Vec<(Vec<u8>, usize)> {
     out
 }
 
+/// A pcap file header: microseconds, snaplen 65535, radiotap.
+fn pcap_header(w: &mut impl Write) -> std::io::Result<()> {
+    w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+    w.write_all(&2u16.to_le_bytes())?;
+    w.write_all(&4u16.to_le_bytes())?;
+    w.write_all(&[0; 8])?;
+    w.write_all(&65535u32.to_le_bytes())?;
+    w.write_all(&127u32.to_le_bytes())
+}
+
+/// One whole pcap record.
+fn pcap_record(w: &mut impl Write, secs: u32, usecs: u32, frame: &[u8]) -> std::io::Result<()> {
+    for v in [secs, usecs, frame.len() as u32, frame.len() as u32] {
+        w.write_all(&v.to_le_bytes())?;
+    }
+    w.write_all(frame)
+}
+
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
     args.windows(2)
         .find(|w| w[0] == name)
@@ -69,23 +87,14 @@ fn main() -> std::io::Result<()> {
             let stations = arg(&args, "--stations", 2_000);
             let t = templates();
             let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-            // pcap header: microseconds, snaplen 65535, radiotap.
-            w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-            w.write_all(&2u16.to_le_bytes())?;
-            w.write_all(&4u16.to_le_bytes())?;
-            w.write_all(&[0; 8])?;
-            w.write_all(&65535u32.to_le_bytes())?;
-            w.write_all(&127u32.to_le_bytes())?;
+            pcap_header(&mut w)?;
             let mut rng = XorShift(0x5EED);
             for i in 0..frames {
                 let (frame, a2) = &t[(rng.next_u64() % t.len() as u64) as usize];
                 let mut f = frame.clone();
                 f[*a2..*a2 + 6].copy_from_slice(&station(rng.next_u64() % stations).octets());
-                w.write_all(&((1_700_000_000 + i / 100_000) as u32).to_le_bytes())?;
-                w.write_all(&((i % 100_000) as u32 * 10).to_le_bytes())?;
-                w.write_all(&(f.len() as u32).to_le_bytes())?;
-                w.write_all(&(f.len() as u32).to_le_bytes())?;
-                w.write_all(&f)?;
+                let (secs, usecs) = (1_700_000_000 + i / 100_000, i % 100_000 * 10);
+                pcap_record(&mut w, secs as u32, usecs as u32, &f)?;
             }
             w.flush()?;
             eprintln!(
@@ -100,12 +109,7 @@ fn main() -> std::io::Result<()> {
             let rounds = arg(&args, "--rounds", 2);
             let rate = arg(&args, "--rate", 200_000).max(1);
             let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-            w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-            w.write_all(&2u16.to_le_bytes())?;
-            w.write_all(&4u16.to_le_bytes())?;
-            w.write_all(&[0; 8])?;
-            w.write_all(&65535u32.to_le_bytes())?;
-            w.write_all(&127u32.to_le_bytes())?;
+            pcap_header(&mut w)?;
             // Radiotap (16 bytes): Flags (none), Channel 2437 MHz, antenna signal, padding.
             let radiotap = [
                 0u8, 0, 16, 0, 0x2A, 0, 0, 0, 0x00, 0x00, 0x85, 0x09, 0xA0, 0x00,
@@ -148,11 +152,9 @@ fn main() -> std::io::Result<()> {
                             f.extend_from_slice(&[0, 0, 0, 0]);
                             f.extend_from_slice(&[0u8; 64]);
                         }
-                        w.write_all(&((1_700_000_000 + n / rate) as u32).to_le_bytes())?;
-                        w.write_all(&((n % rate * 1_000_000 / rate) as u32).to_le_bytes())?;
-                        w.write_all(&(f.len() as u32).to_le_bytes())?;
-                        w.write_all(&(f.len() as u32).to_le_bytes())?;
-                        w.write_all(&f)?;
+                        let secs = 1_700_000_000 + n / rate;
+                        let usecs = n % rate * 1_000_000 / rate;
+                        pcap_record(&mut w, secs as u32, usecs as u32, &f)?;
                         n += 1;
                     }
                 }

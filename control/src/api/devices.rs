@@ -608,10 +608,7 @@ pub async fn by_key(
 ) -> Result<HttpResponse, ApiError> {
     let mut q = base_query(state, req, dict, KEY_KEYS, now())?;
     if !is_device_key(key) {
-        return Err(ApiError::bad_request(format!(
-            "{key:?} is not a device key (two hex numbers joined by _, as \
-             kismet.device.base.key: 4202770D00000000_10000CCBBAA)"
-        )));
+        return Err(not_a_key(key));
     }
     q.key = Some(key.to_string());
     let page = blocking(&state.scan, move |s| s.query(&q)).await?;
@@ -621,6 +618,14 @@ pub async fn by_key(
         .next()
         .ok_or_else(|| ApiError::not_found(format!("no device with key {key:?}")))?;
     reply::document(doc, ext, dict)
+}
+
+/// The 400 for something that is not a device key, saying what one looks like.
+fn not_a_key(key: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{key:?} is not a device key (two hex numbers joined by _, as \
+         kismet.device.base.key: 4202770D00000000_10000CCBBAA)"
+    ))
 }
 
 /// `/phy/phy80211/clients-of/{key}/clients`: the client devices of an AP.
@@ -634,12 +639,7 @@ pub async fn clients_of(
     let mut q = base_query(state, req, dict, LIST_KEYS, now())?;
     let mac = match crate::scan::kismet::parse_device_key(key) {
         Some(mac) if is_device_key(key) => mac,
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{key:?} is not a device key (two hex numbers joined by _, as \
-                 kismet.device.base.key: 4202770D00000000_10000CCBBAA)"
-            )))
-        }
+        _ => return Err(not_a_key(key)),
     };
     let probe = DeviceQuery {
         key: Some(key.to_string()),

@@ -154,13 +154,19 @@ impl State {
         id
     }
 
-    /// After device `id` changed: marks it dirty and moves it in the time index.
-    fn reindex(&mut self, id: u32, was_new: bool, old_last: u32, once: bool) {
+    /// Device `id` changed: the next checkpoint writes it.
+    fn mark_dirty(&mut self, id: u32) {
         let d = &mut self.devices[id as usize];
         if d.flags & flag::DIRTY == 0 {
             d.flags |= flag::DIRTY;
             self.dirty.push(id);
         }
+    }
+
+    /// After device `id` changed: marks it dirty and moves it in the time index.
+    fn reindex(&mut self, id: u32, was_new: bool, old_last: u32, once: bool) {
+        self.mark_dirty(id);
+        let d = &mut self.devices[id as usize];
         if was_new || d.last != old_last {
             if !was_new {
                 self.by_time.remove(&(old_last, id));
@@ -263,7 +269,6 @@ impl State {
                     .iter()
                     .map(|r| (r.station, r.peer, r.link == link::INTER_DS)),
             );
-        let mut touched = Vec::new();
         for (station, peer, wds) in pairs {
             if let Some(&p) = self.by_mac.get(&peer) {
                 let d = &mut self.devices[p as usize];
@@ -272,14 +277,7 @@ impl State {
                 } else {
                     d.add_client(station);
                 }
-                touched.push(p);
-            }
-        }
-        for p in touched {
-            let d = &mut self.devices[p as usize];
-            if d.flags & flag::DIRTY == 0 {
-                d.flags |= flag::DIRTY;
-                self.dirty.push(p);
+                self.mark_dirty(p);
             }
         }
         self.evict_over_cap();

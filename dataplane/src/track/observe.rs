@@ -74,9 +74,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_le
         e.tx = e.tx.saturating_add(1);
         e.roles |= tx_role;
         if data {
-            e.data = e.data.saturating_add(1);
-            e.crypt = e.crypt.saturating_add(crypt as u32);
-            e.datasize = e.datasize.saturating_add(len);
+            e.count_data(crypt, len);
         }
     }
     if let Some(rx) = rx {
@@ -84,9 +82,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_le
             e.rx = e.rx.saturating_add(1);
             e.roles |= rx_role;
             if data {
-                e.data = e.data.saturating_add(1);
-                e.crypt = e.crypt.saturating_add(crypt as u32);
-                e.datasize = e.datasize.saturating_add(len);
+                e.count_data(crypt, len);
             }
         }
     }

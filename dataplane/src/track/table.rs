@@ -94,6 +94,14 @@ impl Entry {
         }
     }
 
+    /// Counts a data frame it sent or received: `len` bytes on the air, `crypt` if protected.
+    #[inline]
+    pub fn count_data(&mut self, crypt: bool, len: u32) {
+        self.data = self.data.saturating_add(1);
+        self.crypt = self.crypt.saturating_add(crypt as u32);
+        self.datasize = self.datasize.saturating_add(len);
+    }
+
     /// Records a signal of a frame this device sent.
     #[inline]
     pub fn signal(&mut self, s: i8) {
