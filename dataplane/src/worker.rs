@@ -189,7 +189,7 @@ impl Worker<'_> {
                             port.offer(f, gen);
                             if let (Some(tp), Some(frame)) = (track.as_mut(), frame.as_ref()) {
                                 let secs = (f.ts_ns / 1_000_000_000) as u32;
-                                observe(tp.table(), frame, &memo, f.orig_len, secs);
+                                observe(tp.table(), frame, f.orig_len, secs);
                             }
                         }
                         Verdict::Block => c.blocked += 1,

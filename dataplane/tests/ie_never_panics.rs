@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use dataplane::capfile::CaptureFile;
-use dataplane::wire::ie::{id, Akms, Ciphers, Elements, Mgmt, Rsn, WPA_OUI_TYPE};
+use dataplane::wire::ie::{
+    id, Akms, Ciphers, ElementLayouts, Elements, IeError, Mgmt, Rsn, WPA_OUI_TYPE,
+};
 use dataplane::wire::{Frame, FrameKind, LinkType};
 use proptest::prelude::*;
 
@@ -104,6 +106,32 @@ fn exercise(subtype: u8, body: &[u8]) {
         assert!(within(data, body));
         let _ = (Rsn::parse(data), Rsn::parse_wpa(data));
     }
+}
+
+/// Everything a parse answered, comparable.
+type Summary<'a> = Result<
+    (
+        &'a [u8],
+        Option<&'a [u8]>,
+        Option<&'a [u8]>,
+        Option<&'a [u8]>,
+        Option<u8>,
+        Option<IeError>,
+    ),
+    IeError,
+>;
+
+fn summary(m: Result<Mgmt<'_>, IeError>) -> Summary<'_> {
+    m.map(|m| {
+        (
+            m.fixed(),
+            m.ssid(),
+            m.rsn(),
+            m.wpa(),
+            m.ds_channel(),
+            m.error(),
+        )
+    })
 }
 
 fn named_ciphers() -> Ciphers {
@@ -210,6 +238,29 @@ proptest! {
             body.truncate(cut.index(body.len() + 1));
         }
         exercise(subtype.unwrap_or(*st), &body);
+    }
+
+    /// Remembering element layouts never changes a result: senders repeat real bodies with
+    /// a few bytes changed (values or headers, lengths kept or not), their frames
+    /// interleaved, and a shared [`ElementLayouts`] answers like [`Mgmt::parse`] every time.
+    #[test]
+    fn layouts_never_change_a_result(
+        bases in prop::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(None), (0u8..9).prop_map(Some)]), 1..5),
+        stream in prop::collection::vec((any::<prop::sample::Index>(), prop::collection::vec(edit(), 0..3)), 1..60),
+    ) {
+        let mut layouts = ElementLayouts::default();
+        for (who, edits) in &stream {
+            let sender = who.index(bases.len());
+            let (pick, subtype) = &bases[sender];
+            let (st, body) = &corpus()[pick.index(corpus().len())];
+            let st = subtype.unwrap_or(*st);
+            let mut body = body.clone();
+            for e in edits {
+                apply(&mut body, e);
+            }
+            let seen = summary(layouts.parse(sender as u64 * 0x1_0001, st, &body));
+            prop_assert_eq!(seen, summary(Mgmt::parse(st, &body)));
+        }
     }
 
     /// RSN and WPA bodies built to get past the version and counts, then edited.

@@ -50,13 +50,7 @@ pub fn devices(
             judge_frame(table, &mut memo, r.data, r.linktype, complete)
         {
             since.get_or_insert(ts);
-            observe(
-                &mut delta,
-                &frame,
-                &memo,
-                r.orig_len,
-                (ts / 1_000_000_000) as u32,
-            );
+            observe(&mut delta, &frame, r.orig_len, (ts / 1_000_000_000) as u32);
         }
     }
     survey.apply(&delta);

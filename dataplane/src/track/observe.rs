@@ -15,10 +15,10 @@
 //! - data frames relate stations to APs by their DS bits: ToDS A2 → AP A1, FromDS A1 ← AP A2,
 //!   both bits: a WDS link between A2 and A1, neither: both ad-hoc.
 
-use crate::wire::ie::{capability, subtype, Mgmt, Rsn};
-use crate::wire::{Frame, FrameKind, LayoutMemo, MacAddr};
+use crate::wire::ie::{capability, subtype, Rsn};
+use crate::wire::{Frame, FrameKind, MacAddr};
 
-use super::table::{link, role, DeltaTable, SsidKind};
+use super::table::{link, role, DeltaTable, Entry, SsidKind};
 
 const PROBE_REQUEST: u8 = subtype::PROBE_REQ;
 const PROBE_RESPONSE: u8 = subtype::PROBE_RESP;
@@ -26,15 +26,15 @@ const BEACON: u8 = subtype::BEACON;
 const CAP_ESS: u16 = capability::ESS;
 const CAP_IBSS: u16 = capability::IBSS;
 
+#[inline]
 fn unicast(m: Option<MacAddr>) -> Option<u64> {
     m.filter(|m| !m.is_group()).map(MacAddr::to_u64)
 }
 
-/// Applies one frame that the capture filter passed. `memo` is the one the frame was parsed
-/// with; `orig_len` the record's length on the wire (capture header included); `time` the
-/// frame's time in seconds since the epoch.
+/// Applies one frame that the capture filter passed. `orig_len` is the record's length on the
+/// wire (capture header included); `time` the frame's time in seconds since the epoch.
 #[inline]
-pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_len: u32, time: u32) {
+pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) {
     if frame.bad_fcs() {
         return;
     }
@@ -47,101 +47,124 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, memo: &LayoutMemo, orig_le
         return;
     };
     let rx = unicast(h.address(1)).filter(|&r| r != tx);
-    let fcs = if frame.has_fcs() { 4 } else { 0 };
-    let on_air = (orig_len as usize).saturating_sub(frame.capture_header().len() + fcs);
-    let len = on_air.max(frame.dot11().len()).min(u32::MAX as usize) as u32;
-    let (signal, freq) = frame.signal_freq(memo);
-    let data = kind == FrameKind::Data;
-    let crypt = data && h.protected();
-    let (to_ds, from_ds) = (h.to_ds(), h.from_ds());
-    // Roles of the two ends from a data frame's DS bits.
-    let (tx_role, rx_role) = match (data, to_ds, from_ds) {
-        (false, ..) => (0, 0),
-        (true, true, false) => (role::CLIENT, role::AP),
-        (true, false, true) => (role::AP, role::CLIENT),
-        (true, true, true) => (role::WDS, role::WDS),
-        (true, false, false) => (role::ADHOC, role::ADHOC),
-    };
-    if let Some(e) = t.entry(tx, time) {
-        // The signal first: its read-modify-write must not follow the narrow store to
-        // `roles` next to it (a load the store buffer cannot forward stalls the worker).
-        if let Some(s) = signal {
-            e.signal(s);
-        }
-        if let Some(f) = freq {
-            e.freq_mhz = f;
-        }
-        e.tx = e.tx.saturating_add(1);
-        e.roles |= tx_role;
-        if data {
+    let (signal, freq) = frame.signal_freq();
+    // Each MAC is looked up once; the rest of the rule works on its slot.
+    let tx_at = t.slot(tx, time);
+    if kind == FrameKind::Data {
+        let fcs = if frame.has_fcs() { 4 } else { 0 };
+        let on_air = (orig_len as usize).saturating_sub(frame.capture_header().len() + fcs);
+        let len = on_air.max(frame.dot11().len()).min(u32::MAX as usize) as u32;
+        let crypt = h.protected();
+        let (to_ds, from_ds) = (h.to_ds(), h.from_ds());
+        // Roles of the two ends from the DS bits.
+        let (tx_role, rx_role) = match (to_ds, from_ds) {
+            (true, false) => (role::CLIENT, role::AP),
+            (false, true) => (role::AP, role::CLIENT),
+            (true, true) => (role::WDS, role::WDS),
+            (false, false) => (role::ADHOC, role::ADHOC),
+        };
+        if let Some(i) = tx_at {
+            let e = t.at(i);
+            sent(e, signal, freq);
+            e.roles |= tx_role;
             e.count_data(crypt, len);
         }
-    }
-    if let Some(rx) = rx {
-        if let Some(e) = t.entry(rx, time) {
+        let Some(rx) = rx else {
+            return;
+        };
+        let rx_at = t.slot(rx, time);
+        if let Some(j) = rx_at {
+            let e = t.at(j);
             e.rx = e.rx.saturating_add(1);
             e.roles |= rx_role;
-            if data {
-                e.count_data(crypt, len);
-            }
+            e.count_data(crypt, len);
         }
-    }
-    if data {
-        match (to_ds, from_ds, rx) {
-            (true, false, Some(ap)) => t.relate(tx, ap, link::TO_DS, time),
-            (true, true, Some(peer)) => t.relate(tx, peer, link::INTER_DS, time),
-            (false, true, Some(sta)) => t.relate(sta, tx, link::FROM_DS, time),
+        match (to_ds, from_ds, tx_at, rx_at) {
+            (true, false, Some(i), _) => t.relate_at(i, rx, link::TO_DS, time),
+            (true, true, Some(i), _) => t.relate_at(i, rx, link::INTER_DS, time),
+            (false, true, _, Some(j)) => t.relate_at(j, tx, link::FROM_DS, time),
             _ => {}
         }
+        return;
     }
-    if kind == FrameKind::Management {
-        let sub = h.subtype();
-        if sub <= PROBE_RESPONSE || sub == BEACON {
-            management(t, tx, sub, h.body(), freq.unwrap_or(0), time);
+    // Management.
+    if let Some(i) = tx_at {
+        sent(t.at(i), signal, freq);
+    }
+    if let Some(rx) = rx {
+        if let Some(j) = t.slot(rx, time) {
+            let e = t.at(j);
+            e.rx = e.rx.saturating_add(1);
         }
+    }
+    let sub = h.subtype();
+    if let (Some(i), true) = (tx_at, sub <= PROBE_RESPONSE || sub == BEACON) {
+        management(t, i, tx, sub, h.body(), freq.unwrap_or(0), time);
     }
 }
 
-/// Management frames with elements: errors; beacons, probe responses and probe requests:
-/// roles and SSIDs.
+/// Counts a frame the device in `e` sent, with its signal and frequency.
 #[inline]
-fn management(t: &mut DeltaTable, tx: u64, sub: u8, body: &[u8], freq: u16, time: u32) {
-    // The transmitter's entry exists unless the table was full (then it is counted).
-    let m = match Mgmt::parse(sub, body) {
+fn sent(e: &mut Entry, signal: Option<i8>, freq: Option<u16>) {
+    // The signal first: its read-modify-write must not follow the narrow store to `roles`
+    // next to it (a load the store buffer cannot forward stalls the worker).
+    if let Some(s) = signal {
+        e.signal(s);
+    }
+    if let Some(f) = freq {
+        e.freq_mhz = f;
+    }
+    e.tx = e.tx.saturating_add(1);
+}
+
+/// Management frames with elements, sent by `tx`, the device in slot `i`: errors; beacons, probe
+/// responses and probe requests: roles and SSIDs.
+#[inline]
+fn management(t: &mut DeltaTable, i: usize, tx: u64, sub: u8, body: &[u8], freq: u16, time: u32) {
+    let m = match t.layouts.parse(tx, sub, body) {
         Ok(m) => m,
         Err(_) => {
-            if let Some(e) = t.get_mut(tx) {
-                e.errors = e.errors.saturating_add(1);
-            }
+            let e = t.at(i);
+            e.errors = e.errors.saturating_add(1);
             return;
         }
     };
+    let e = t.at(i);
+    if m.malformed() {
+        e.errors = e.errors.saturating_add(1);
+    }
     let cap = m.capability().unwrap_or(0);
     let adhoc = cap & CAP_IBSS != 0 && cap & CAP_ESS == 0;
-    if let Some(e) = t.get_mut(tx) {
-        if m.malformed() {
-            e.errors = e.errors.saturating_add(1);
+    let kind = match (sub, adhoc) {
+        (PROBE_REQUEST, _) => {
+            e.roles |= role::PROBER;
+            SsidKind::ProbeRequest
         }
-        e.roles |= match (sub, adhoc) {
-            (PROBE_REQUEST, _) => role::PROBER,
-            (PROBE_RESPONSE | BEACON, true) => role::ADHOC,
-            (PROBE_RESPONSE | BEACON, false) => role::AP,
-            _ => 0,
-        };
-    }
-    if !matches!(sub, PROBE_REQUEST | PROBE_RESPONSE | BEACON) {
-        return;
-    }
+        (PROBE_RESPONSE | BEACON, true) => {
+            e.roles |= role::ADHOC;
+            if sub == BEACON {
+                SsidKind::Beacon
+            } else {
+                SsidKind::ProbeResponse
+            }
+        }
+        (PROBE_RESPONSE, false) => {
+            e.roles |= role::AP;
+            SsidKind::ProbeResponse
+        }
+        (BEACON, false) => {
+            e.roles |= role::AP;
+            SsidKind::Beacon
+        }
+        _ => return,
+    };
     let Some(ssid) = m.ssid() else {
         return;
     };
-    let kind = match sub {
-        PROBE_REQUEST if ssid.is_empty() => return, // a wildcard probe names no network
-        PROBE_REQUEST => SsidKind::ProbeRequest,
-        PROBE_RESPONSE => SsidKind::ProbeResponse,
-        _ => SsidKind::Beacon,
-    };
-    t.ssid_event(tx, kind, ssid, time, |ev| {
+    if kind == SsidKind::ProbeRequest && ssid.is_empty() {
+        return; // a wildcard probe names no network
+    }
+    t.ssid_event_at(i, kind, ssid, time, |ev| {
         ev.freq_mhz = freq;
         ev.ds_channel = m.ds_channel().unwrap_or(0);
         ev.capability = cap;

@@ -2,9 +2,9 @@
 //! by MAC, and a fixed-capacity list of SSID observations. Both are allocated once; filling
 //! them never allocates, and a full table counts what it could not take instead of growing.
 
-use crate::wire::ie::Rsn;
+use crate::wire::ie::{ElementLayouts, Rsn};
 
-/// `Entry::mac` of a free slot (a MAC has 48 bits, so no MAC is this).
+/// No MAC (a MAC has 48 bits): `Entry::bssid` and `Entry::wds` when unrelated.
 pub const FREE: u64 = u64::MAX;
 
 /// `Entry::roles` bits: what the device did in this interval.
@@ -182,15 +182,30 @@ impl SsidEvent {
     }
 }
 
-/// FNV-1a over a kind byte and the SSID: the per-interval de-duplication key.
+/// The per-interval de-duplication key of a (kind, SSID): the SSID (cut at [`SSID_MAX`]) read
+/// as little-endian words, each folded in with one multiply, its length and the kind in the
+/// seed. Four multiplies at most where a byte-wise hash takes 32 in a dependent chain: this
+/// runs for every beacon. Two SSIDs of one device colliding would drop the second's
+/// observation for the interval; at 32 bits and a handful of SSIDs per device that is
+/// negligible.
 #[inline]
 pub fn ssid_hash(kind: SsidKind, ssid: &[u8]) -> u32 {
-    let mut h = 0x811c_9dc5u32 ^ kind as u32;
-    h = h.wrapping_mul(0x0100_0193);
-    for &b in ssid.iter().take(SSID_MAX) {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let ssid = &ssid[..ssid.len().min(SSID_MAX)];
+    let mut h = (ssid.len() as u64) << 8 | kind as u64;
+    let mut words = ssid.chunks_exact(8);
+    for w in words.by_ref() {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
     }
-    h | 1 // never 0, the empty ring slot
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    h = h.wrapping_mul(K);
+    ((h >> 32) as u32) | 1 // never 0, the empty ring slot
 }
 
 /// Sizes of one table.
@@ -216,74 +231,102 @@ impl Default for TableSize {
 pub struct DeltaTable {
     /// The capture source the frames came from.
     pub source: u32,
-    slots: Box<[Entry]>,
-    /// Per slot: hashes of the SSID observations already queued for its device this interval
+    /// Open addressing over the MACs: per slot, 1 + the number of the entry whose MAC sits
+    /// there (0: free). Four bytes a slot, so the probes of a few hundred busy MACs touch a
+    /// few dozen pages, not one page each (the filter table's lookups compete for the TLB).
+    index: Box<[u32]>,
+    shift: u32,
+    /// Index slots in use, to clear them.
+    taken: Vec<u32>,
+    /// The entries, dense, in the order their MACs first appeared; the capacity is the device
+    /// limit and is never exceeded.
+    entries: Vec<Entry>,
+    /// Per entry: hashes of the SSID observations already queued for its device this interval
     /// (a ring of four, `Entry::seen_next`); apart from the entries, so the frames that carry
     /// no SSID never touch it.
-    seen_ssids: Box<[[u32; 4]]>,
-    shift: u32,
-    /// Indexes of the occupied slots, in insertion order; its capacity is the device limit.
-    used: Vec<u32>,
+    seen_ssids: Vec<[u32; 4]>,
     events: Vec<SsidEvent>,
     relations: Vec<Relation>,
     /// Frames about a new MAC that found the table full.
     pub untracked: u64,
     /// SSID observations and relations that found their list full.
     pub events_dropped: u64,
+    /// The element layouts of recent senders' management frames; kept across intervals (a
+    /// memo: it never changes a result).
+    pub layouts: ElementLayouts,
 }
 
 impl DeltaTable {
     pub fn new(source: u32, size: TableSize) -> DeltaTable {
         let devices = size.devices.max(1);
         let slots = (devices * 4 / 3).next_power_of_two();
-        let empty = Entry::new(FREE, 0);
         DeltaTable {
             source,
-            slots: vec![empty; slots].into_boxed_slice(),
-            seen_ssids: vec![[0; 4]; slots].into_boxed_slice(),
+            index: vec![0; slots].into_boxed_slice(),
             shift: 64 - slots.trailing_zeros(),
-            used: Vec::with_capacity(devices),
+            taken: Vec::with_capacity(devices),
+            entries: Vec::with_capacity(devices),
+            seen_ssids: Vec::with_capacity(devices),
             events: Vec::with_capacity(size.events.max(1)),
             relations: Vec::with_capacity(size.events.max(1)),
             untracked: 0,
             events_dropped: 0,
+            layouts: ElementLayouts::default(),
         }
     }
 
     /// The entry of `mac`, created at `time` if new; `None` (counted) when the table is full.
     #[inline]
     pub fn entry(&mut self, mac: u64, time: u32) -> Option<&mut Entry> {
-        let mask = self.slots.len() - 1;
+        let i = self.slot(mac, time)?;
+        Some(&mut self.entries[i])
+    }
+
+    /// The number of `mac`'s entry, created at `time` if new (its `last` raised to `time`);
+    /// `None` (counted) when the table is full. The per-frame rule looks a MAC up once and
+    /// works on the entry's number from then on.
+    #[inline]
+    pub fn slot(&mut self, mac: u64, time: u32) -> Option<usize> {
+        let mask = self.index.len() - 1;
         let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {
-            let m = self.slots[i].mac;
-            if m == mac {
-                let e = &mut self.slots[i];
-                e.last = e.last.max(time);
-                return Some(e);
-            }
-            if m == FREE {
-                if self.used.len() == self.used.capacity() {
+            let n = self.index[i] as usize;
+            if n == 0 {
+                let k = self.entries.len();
+                if k == self.entries.capacity() {
                     self.untracked += 1;
                     return None;
                 }
-                self.used.push(i as u32);
-                self.slots[i] = Entry::new(mac, time);
-                return Some(&mut self.slots[i]);
+                self.entries.push(Entry::new(mac, time));
+                self.seen_ssids.push([0; 4]);
+                self.taken.push(i as u32);
+                self.index[i] = k as u32 + 1;
+                return Some(k);
+            }
+            let e = &mut self.entries[n - 1];
+            if e.mac == mac {
+                e.last = e.last.max(time);
+                return Some(n - 1);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// The slot of `mac` if the table holds it.
+    /// Entry number `i` (from [`DeltaTable::slot`]).
+    #[inline]
+    pub fn at(&mut self, i: usize) -> &mut Entry {
+        &mut self.entries[i]
+    }
+
+    /// The number of `mac`'s entry if the table holds it.
     #[inline]
     fn find(&self, mac: u64) -> Option<usize> {
-        let mask = self.slots.len() - 1;
+        let mask = self.index.len() - 1;
         let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {
-            match self.slots[i].mac {
-                m if m == mac => return Some(i),
-                FREE => return None,
+            match self.index[i] as usize {
+                0 => return None,
+                n if self.entries[n - 1].mac == mac => return Some(n - 1),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -293,7 +336,7 @@ impl DeltaTable {
     #[inline]
     pub fn get_mut(&mut self, mac: u64) -> Option<&mut Entry> {
         let i = self.find(mac)?;
-        Some(&mut self.slots[i])
+        Some(&mut self.entries[i])
     }
 
     /// Queues an SSID observation for `mac`'s device (which must have an entry: one that the
@@ -308,23 +351,34 @@ impl DeltaTable {
         time: u32,
         build: impl FnOnce(&mut SsidEvent),
     ) {
+        if let Some(i) = self.find(mac) {
+            self.ssid_event_at(i, kind, ssid, time, build);
+        }
+    }
+
+    /// [`DeltaTable::ssid_event`] for the device in slot `i`.
+    #[inline]
+    pub fn ssid_event_at(
+        &mut self,
+        i: usize,
+        kind: SsidKind,
+        ssid: &[u8],
+        time: u32,
+        build: impl FnOnce(&mut SsidEvent),
+    ) {
         let h = ssid_hash(kind, ssid);
-        let full = self.events.len() == self.events.capacity();
-        let Some(i) = self.find(mac) else {
-            return;
-        };
         let seen = &mut self.seen_ssids[i];
         if seen.contains(&h) {
             return;
         }
-        let e = &mut self.slots[i];
+        let e = &mut self.entries[i];
         seen[e.seen_next as usize % 4] = h;
         e.seen_next = e.seen_next.wrapping_add(1);
-        if full {
+        if self.events.len() == self.events.capacity() {
             self.events_dropped += 1;
             return;
         }
-        let mut ev = SsidEvent::new(mac, time, kind, ssid);
+        let mut ev = SsidEvent::new(e.mac, time, kind, ssid);
         build(&mut ev);
         self.events.push(ev);
     }
@@ -334,10 +388,15 @@ impl DeltaTable {
     /// recorded in the relations list (dropped and counted when full) and the new one kept.
     #[inline]
     pub fn relate(&mut self, station: u64, peer: u64, kind: u8, time: u32) {
-        let full = self.relations.len() == self.relations.capacity();
-        let Some(e) = self.get_mut(station) else {
-            return;
-        };
+        if let Some(i) = self.find(station) {
+            self.relate_at(i, peer, kind, time);
+        }
+    }
+
+    /// [`DeltaTable::relate`] for the station in slot `i`.
+    #[inline]
+    pub fn relate_at(&mut self, i: usize, peer: u64, kind: u8, time: u32) {
+        let e = &mut self.entries[i];
         let held = if kind == link::INTER_DS {
             &mut e.wds
         } else {
@@ -355,12 +414,12 @@ impl DeltaTable {
         if old == FREE {
             return;
         }
-        if full {
+        if self.relations.len() == self.relations.capacity() {
             self.events_dropped += 1;
             return;
         }
         self.relations.push(Relation {
-            station,
+            station: e.mac,
             peer: old,
             link: old_link,
             time,
@@ -374,23 +433,23 @@ impl DeltaTable {
 
     /// Distinct MACs held.
     pub fn len(&self) -> usize {
-        self.used.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.used.is_empty() && self.events.is_empty() && self.relations.is_empty()
+        self.entries.is_empty() && self.events.is_empty() && self.relations.is_empty()
     }
 
     /// Past three quarters of either capacity: time to hand it over early.
     #[inline]
     pub fn nearly_full(&self) -> bool {
-        self.used.len() * 4 >= self.used.capacity() * 3
+        self.entries.len() * 4 >= self.entries.capacity() * 3
             || self.events.len() * 4 >= self.events.capacity() * 3
     }
 
     /// The entries, in the order their MACs first appeared.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.used.iter().map(|&i| &self.slots[i as usize])
+        self.entries.iter()
     }
 
     pub fn events(&self) -> &[SsidEvent] {
@@ -399,12 +458,12 @@ impl DeltaTable {
 
     /// Empties the table for reuse (only the used slots are touched); keeps `source`.
     pub fn clear(&mut self) {
-        let empty = Entry::new(FREE, 0);
-        for &i in &self.used {
-            self.slots[i as usize] = empty;
-            self.seen_ssids[i as usize] = [0; 4];
+        for &i in &self.taken {
+            self.index[i as usize] = 0;
         }
-        self.used.clear();
+        self.taken.clear();
+        self.entries.clear();
+        self.seen_ssids.clear();
         self.events.clear();
         self.relations.clear();
         self.untracked = 0;

@@ -5,7 +5,7 @@ use super::ieee80211::{Addresses, Header};
 use super::ppi::Ppi;
 use super::prism::Prism;
 use super::radio::RadioInfo;
-use super::radiotap::{self, LayoutMemo, Radiotap};
+use super::radiotap::{self, LayoutMemo, RadioAt, Radiotap};
 use super::{LinkType, WireError};
 
 const FCS_LEN: usize = 4;
@@ -26,6 +26,8 @@ pub struct Frame<'a> {
     fcs: bool,
     /// The capture header says the FCS did not check (radiotap Flags; PPI flags).
     bad_fcs: bool,
+    /// Where a radiotap header's signal and frequency lie, when the layout memo knew it.
+    radio_at: RadioAt,
 }
 
 impl<'a> Frame<'a> {
@@ -55,19 +57,21 @@ impl<'a> Frame<'a> {
         complete: bool,
         memo: &mut LayoutMemo,
     ) -> Result<Frame<'a>, WireError> {
-        let (header_len, fcs, bad_fcs) = match linktype {
+        let unknown = RadioAt::UNKNOWN;
+        let (header_len, fcs, bad_fcs, radio_at) = match linktype {
             LinkType::Radiotap => {
                 let rt = Radiotap::new(record)?;
-                let flags = rt.validate_flags_memo(memo)?.unwrap_or(0);
+                let (flags, at) = rt.validate_flags_memo(memo)?;
+                let flags = flags.unwrap_or(0);
                 let fcs = flags & radiotap::flags::FCS_AT_END != 0;
-                (rt.len(), fcs, flags & radiotap::flags::BAD_FCS != 0)
+                (rt.len(), fcs, flags & radiotap::flags::BAD_FCS != 0, at)
             }
-            LinkType::Ieee80211 => (0, false, false),
+            LinkType::Ieee80211 => (0, false, false, unknown),
             LinkType::Ppi => {
                 let p = Ppi::new(record)?;
-                (p.len(), p.fcs_at_end(), p.radio().bad_fcs)
+                (p.len(), p.fcs_at_end(), p.radio().bad_fcs, unknown)
             }
-            LinkType::Prism => (Prism::new(record)?.len(), false, false),
+            LinkType::Prism => (Prism::new(record)?.len(), false, false, unknown),
         };
         let mut body = &record[header_len..];
         if fcs && complete {
@@ -83,6 +87,7 @@ impl<'a> Frame<'a> {
             dot11: Header::new(body)?,
             fcs,
             bad_fcs,
+            radio_at,
         })
     }
 
@@ -93,46 +98,47 @@ impl<'a> Frame<'a> {
     }
 
     /// The checked 802.11 header.
+    #[inline]
     pub fn header(&self) -> &Header<'a> {
         &self.dot11
     }
 
     /// The 802.11 frame without its FCS.
+    #[inline]
     pub fn dot11(&self) -> &'a [u8] {
         self.dot11.as_bytes()
     }
 
+    #[inline]
     pub fn linktype(&self) -> LinkType {
         self.linktype
     }
 
     /// The record's capture header (empty for plain 802.11).
+    #[inline]
     pub fn capture_header(&self) -> &'a [u8] {
         &self.record[..self.header_len]
     }
 
     /// The capture header says the frame ends with an FCS.
+    #[inline]
     pub fn has_fcs(&self) -> bool {
         self.fcs
     }
 
     /// The capture header says the FCS did not check: the frame's bytes are not to be trusted.
+    #[inline]
     pub fn bad_fcs(&self) -> bool {
         self.bad_fcs
     }
 
     /// The signal (dBm) and frequency (MHz) the capture header gives, as [`Frame::radio`]
-    /// would, but for radiotap read at the offsets `memo` remembers (`memo` must be the one
-    /// this frame was parsed with): two loads instead of a field walk.
+    /// would; for a radiotap header whose layout the parse's memo knew, two loads at the
+    /// offsets it gave instead of a field walk.
     #[inline]
-    pub fn signal_freq(&self, memo: &LayoutMemo) -> (Option<i8>, Option<u16>) {
-        if self.linktype == LinkType::Radiotap {
-            if let Some(q) = Radiotap::new(self.record)
-                .ok()
-                .and_then(|rt| rt.signal_freq_memo(memo))
-            {
-                return q;
-            }
+    pub fn signal_freq(&self) -> (Option<i8>, Option<u16>) {
+        if let Some(q) = self.radio_at.read(self.capture_header()) {
+            return q;
         }
         let r = self.radio();
         (r.signal_dbm, r.freq_mhz.filter(|&f| f != 0))

@@ -170,16 +170,19 @@ impl<'a> Header<'a> {
     }
 
     /// The checked bytes, from frame control to the end of the frame (FCS excluded).
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.data
     }
 
     /// The raw frame control field (little-endian on the air).
+    #[inline]
     pub fn frame_control(&self) -> u16 {
         u16::from_le_bytes([self.data[field::FC], self.data[field::FC + 1]])
     }
 
     /// The frame type.
+    #[inline]
     pub fn kind(&self) -> FrameKind {
         match (self.data[0] >> 2) & 0x03 {
             0 => FrameKind::Management,
@@ -190,6 +193,7 @@ impl<'a> Header<'a> {
     }
 
     /// The 4-bit subtype.
+    #[inline]
     pub fn subtype(&self) -> u8 {
         self.data[0] >> 4
     }
@@ -199,10 +203,12 @@ impl<'a> Header<'a> {
         subtype_name(self.kind(), self.subtype())
     }
 
+    #[inline]
     pub fn to_ds(&self) -> bool {
         self.data[1] & TO_DS != 0
     }
 
+    #[inline]
     pub fn from_ds(&self) -> bool {
         self.data[1] & FROM_DS != 0
     }
@@ -215,6 +221,7 @@ impl<'a> Header<'a> {
         self.data[1] & RETRY != 0
     }
 
+    #[inline]
     pub fn protected(&self) -> bool {
         self.data[1] & PROTECTED != 0
     }

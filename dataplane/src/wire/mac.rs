@@ -63,6 +63,7 @@ impl MacAddr {
     }
 
     /// True for group (multicast and broadcast) addresses.
+    #[inline]
     pub const fn is_group(self) -> bool {
         self.0 & (1 << 40) != 0
     }

@@ -179,43 +179,35 @@ impl<'a> Radiotap<'a> {
 
     /// [`Radiotap::validate_flags`], remembering the layout of the presence chain in `memo`:
     /// a driver writes the same chain on every frame, so from the second frame on the walk is
-    /// a comparison of a few words. Same results, same errors.
+    /// a comparison of a few words. Same results, same errors. Also says where the first
+    /// antenna signal and frequency lie when the memo knew the layout, so that reading them
+    /// later costs two loads and no second look at the chain.
     #[inline]
-    pub fn validate_flags_memo(&self, memo: &mut LayoutMemo) -> Result<Option<u8>, WireError> {
+    pub fn validate_flags_memo(
+        &self,
+        memo: &mut LayoutMemo,
+    ) -> Result<(Option<u8>, RadioAt), WireError> {
         let words = &self.header[4..self.data_start];
         if words.len() > 4 * MEMO_WORDS {
-            return self.validate_flags();
+            return Ok((self.validate_flags()?, RadioAt::UNKNOWN));
         }
         if !memo.holds(words) {
             match self.walk(usize::MAX) {
                 Ok(w) if !w.vendor => memo.store(words, w),
-                _ => return self.validate_flags(),
+                _ => return Ok((self.validate_flags()?, RadioAt::UNKNOWN)),
             }
         }
         if memo.end as usize > self.header.len() {
             // Let the walk name the first field that overruns.
-            return self.validate_flags();
+            return Ok((self.validate_flags()?, RadioAt::UNKNOWN));
         }
-        Ok((memo.flags_at != 0).then(|| self.header[memo.flags_at as usize]))
-    }
-
-    /// The first antenna signal (dBm) and channel frequency (MHz) read at the offsets `memo`
-    /// remembers, when `memo` holds this header's layout (it does right after
-    /// [`Radiotap::validate_flags_memo`] succeeded on it, unless the chain was too long or
-    /// crossed a vendor namespace). `None`: decode the fields with [`super::RadioInfo`].
-    #[inline]
-    pub fn signal_freq_memo(&self, memo: &LayoutMemo) -> Option<(Option<i8>, Option<u16>)> {
-        let words = &self.header[4..self.data_start];
-        if words.len() > 4 * MEMO_WORDS || !memo.holds(words) || memo.end as usize > self.len() {
-            return None;
-        }
-        let h = self.header;
-        let signal = (memo.signal_at != 0).then(|| h[memo.signal_at as usize] as i8);
-        let freq = (memo.channel_at != 0).then(|| {
-            let at = memo.channel_at as usize;
-            u16::from_le_bytes([h[at], h[at + 1]])
-        });
-        Some((signal, freq.filter(|&f| f != 0)))
+        let flags = (memo.flags_at != 0).then(|| self.header[memo.flags_at as usize]);
+        let at = RadioAt {
+            known: true,
+            signal_at: memo.signal_at,
+            channel_at: memo.channel_at,
+        };
+        Ok((flags, at))
     }
 
     /// Walks the fields' layout with fields allowed to end at `limit`: where the first Flags
@@ -311,6 +303,47 @@ struct Walk {
 }
 
 /// Presence chains longer than this are walked every time.
+/// Where one radiotap header's first antenna signal (dBm) and frequency (Channel, else
+/// XChannel) lie, as [`Radiotap::validate_flags_memo`] found them in its memo: offsets within
+/// the header it checked, which the memo guarantees the header is long enough to hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RadioAt {
+    /// False when the memo did not know the layout: decode with [`super::RadioInfo`].
+    known: bool,
+    /// Offsets; 0 when the header has no such field.
+    signal_at: u16,
+    channel_at: u16,
+}
+
+impl RadioAt {
+    pub const UNKNOWN: RadioAt = RadioAt {
+        known: false,
+        signal_at: 0,
+        channel_at: 0,
+    };
+
+    /// The signal and frequency (0 MHz read as none) in `header`, the one these offsets were
+    /// found for; `None` when they are unknown.
+    #[inline]
+    pub fn read(&self, header: &[u8]) -> Option<(Option<i8>, Option<u16>)> {
+        if !self.known {
+            return None;
+        }
+        let signal = match self.signal_at {
+            0 => None,
+            at => Some(*header.get(at as usize)? as i8),
+        };
+        let freq = match self.channel_at {
+            0 => None,
+            at => {
+                let b = header.get(at as usize..at as usize + 2)?;
+                Some(u16::from_le_bytes([b[0], b[1]])).filter(|&f| f != 0)
+            }
+        };
+        Some((signal, freq))
+    }
+}
+
 const MEMO_WORDS: usize = 4;
 
 /// The layout of one presence chain without vendor namespaces: a pure function of its words,

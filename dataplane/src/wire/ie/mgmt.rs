@@ -39,7 +39,8 @@ pub struct Mgmt<'a> {
     ssid: Option<&'a [u8]>,
     rsn: Option<&'a [u8]>,
     wpa: Option<&'a [u8]>,
-    ds_channel: Option<u8>,
+    /// The first DS Parameter Set element's data that is not empty.
+    ds: Option<&'a [u8]>,
     /// Offset in `elements` where the walk stopped: `elements.len()` unless malformed.
     stop: usize,
 }
@@ -51,40 +52,73 @@ impl<'a> Mgmt<'a> {
     /// (a few compares on the id) runs alongside.
     #[inline]
     pub fn parse(subtype: u8, body: &'a [u8]) -> Result<Mgmt<'a>, IeError> {
+        let (fixed, elements) = Self::split(subtype, body)?;
+        let mut m = Mgmt::new(subtype, fixed, elements);
+        let mut walk = Elements::new(elements);
+        for (id, data) in walk.by_ref() {
+            m.see(id, data);
+        }
+        m.stop = walk.offset();
+        Ok(m)
+    }
+
+    /// The fixed part of `subtype`'s body: `(fixed, elements)`.
+    #[inline]
+    pub(super) fn split(subtype: u8, body: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), IeError> {
         let need = fixed_len(subtype).ok_or(IeError::UnsupportedSubtype(subtype))?;
-        let Some((fixed, elements)) = body.split_at_checked(need) else {
-            return Err(IeError::FixedTooShort {
-                need,
-                have: body.len(),
-            });
-        };
-        let mut m = Mgmt {
+        body.split_at_checked(need).ok_or(IeError::FixedTooShort {
+            need,
+            have: body.len(),
+        })
+    }
+
+    /// A frame of no element seen yet.
+    #[inline]
+    pub(super) fn new(subtype: u8, fixed: &'a [u8], elements: &'a [u8]) -> Mgmt<'a> {
+        Mgmt {
             subtype,
             fixed,
             elements,
             ssid: None,
             rsn: None,
             wpa: None,
-            ds_channel: None,
+            ds: None,
             stop: 0,
-        };
-        let mut walk = Elements::new(elements);
-        for (id, data) in walk.by_ref() {
-            // The first of each counts; repeats are ignored.
-            match id {
-                id::SSID if m.ssid.is_none() => m.ssid = Some(data),
-                id::DS_PARAMS if m.ds_channel.is_none() => m.ds_channel = data.first().copied(),
-                id::RSN if m.rsn.is_none() => m.rsn = Some(data),
-                id::VENDOR if m.wpa.is_none() => {
-                    if let Some(wpa) = data.strip_prefix(&WPA_OUI_TYPE) {
-                        m.wpa = Some(wpa);
-                    }
-                }
-                _ => {}
-            }
         }
-        m.stop = walk.offset();
-        Ok(m)
+    }
+
+    /// Takes note of the next element of the walk: the first of each kind is kept.
+    #[inline]
+    pub(super) fn see(&mut self, id: u8, data: &'a [u8]) {
+        match id {
+            id::SSID if self.ssid.is_none() => self.ssid = Some(data),
+            id::DS_PARAMS if self.ds.is_none() && !data.is_empty() => self.ds = Some(data),
+            id::RSN if self.rsn.is_none() => self.rsn = Some(data),
+            id::VENDOR if self.wpa.is_none() => {
+                if let Some(wpa) = data.strip_prefix(&WPA_OUI_TYPE) {
+                    self.wpa = Some(wpa);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The kept elements' data: SSID, DS Parameter Set, RSN, WPA (after its OUI and type).
+    #[inline]
+    pub(super) fn kept(&self) -> [Option<&'a [u8]>; 4] {
+        [self.ssid, self.ds, self.rsn, self.wpa]
+    }
+
+    /// Sets what [`Mgmt::kept`] returns, for a list walked elsewhere.
+    #[inline]
+    pub(super) fn keep(&mut self, [ssid, ds, rsn, wpa]: [Option<&'a [u8]>; 4]) {
+        (self.ssid, self.ds, self.rsn, self.wpa) = (ssid, ds, rsn, wpa);
+    }
+
+    /// Says the walk ended after `stop` bytes of the element list.
+    #[inline]
+    pub(super) fn stopped_at(&mut self, stop: usize) {
+        self.stop = stop;
     }
 
     /// The management subtype the body was read as.
@@ -112,7 +146,7 @@ impl<'a> Mgmt<'a> {
     /// The current channel, from the first DS Parameter Set element that holds one.
     #[inline]
     pub fn ds_channel(&self) -> Option<u8> {
-        self.ds_channel
+        self.ds.map(|d| d[0])
     }
 
     /// The first RSN element's body, for [`super::Rsn::parse`].

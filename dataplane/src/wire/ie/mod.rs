@@ -13,6 +13,7 @@
 
 mod elements;
 mod error;
+mod layouts;
 mod mgmt;
 mod rsn;
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod tests;
 
 pub use elements::Elements;
 pub use error::IeError;
+pub use layouts::ElementLayouts;
 pub use mgmt::Mgmt;
 pub use rsn::{Akms, Ciphers, Rsn};
 
