@@ -59,6 +59,7 @@ pub struct FileConfig {
     pub admin_password: Option<String>,
     pub max_devices: Option<usize>,
     pub no_track_devices: Option<bool>,
+    pub new_tx_alert: Option<u64>,
 }
 
 impl FileConfig {

@@ -1,6 +1,7 @@
 //! airsift's control plane and command line: the `airsift` binary's subcommands, each a thin
 //! driver around the dataplane's pure parse-and-decide code.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cli;

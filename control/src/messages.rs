@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use crate::alerts::{Alert, AlertError, Alerts, Subject};
+
 /// Kismet's message flags (`messagebus.h`).
 pub const MSGFLAG_DEBUG: i32 = 1;
 pub const MSGFLAG_INFO: i32 = 2;
@@ -39,11 +41,13 @@ impl Message {
     }
 }
 
-/// The ring; see the module doc.
+/// The ring; see the module doc. It carries the alert tracker, because raising an alert is
+/// also a message (Kismet posts `HEADER text` with [`MSGFLAG_ALERT`]).
 #[derive(Debug)]
 pub struct MessageBus {
     ring: Mutex<VecDeque<Message>>,
     capacity: usize,
+    pub alerts: Alerts,
 }
 
 impl Default for MessageBus {
@@ -63,7 +67,24 @@ impl MessageBus {
         MessageBus {
             ring: Mutex::new(VecDeque::with_capacity(capacity.min(CAPACITY))),
             capacity: capacity.max(1),
+            alerts: Alerts::default(),
         }
+    }
+
+    /// Tells `text` once on the bus, the same words either way: flagged [`MSGFLAG_ALERT`]
+    /// when alert `name` was raised with it (its limits let it through), else with `flags`.
+    pub fn tell_or_raise(&self, flags: i32, name: &str, text: String) {
+        match self.alerts.raise(name, &text, Subject::default()) {
+            Ok(_) => self.post(MSGFLAG_ALERT, text),
+            Err(_) => self.post(flags, text),
+        }
+    }
+
+    /// Raises alert `name` and, when its limits let it through, posts it as a message.
+    pub fn raise(&self, name: &str, text: &str, subject: Subject) -> Result<Alert, AlertError> {
+        let alert = self.alerts.raise(name, text, subject)?;
+        self.post(MSGFLAG_ALERT, format!("{} {}", alert.header, alert.text));
+        Ok(alert)
     }
 
     /// Adds a message now, and writes it to the log.

@@ -308,6 +308,17 @@ fn sources_are_managed_at_runtime_and_survive_a_restart() {
     });
     let rec = record(&s, &tun_uuid);
     assert_eq!(rec["kismet.datasource.running"], 0, "{rec}");
+    // ... and raises Kismet's SOURCEERROR alert, naming it.
+    let alerts = s
+        .get("/alerts/last-time/0/alerts.json", &Cred::admin())
+        .json();
+    assert!(
+        alerts.as_array().unwrap().iter().any(|a| {
+            a["kismet.alert.header"] == "SOURCEERROR"
+                && a["kismet.alert.text"].as_str().unwrap().contains("tun-src")
+        }),
+        "{alerts}"
+    );
     assert!(
         !rec["kismet.datasource.error_reason"]
             .as_str()

@@ -404,6 +404,31 @@ fn a_flood_of_random_transmitters_stays_under_the_cap() {
         metrics.contains(&format!("airsift_devices_evicted_total {evicted}")),
         "{metrics}"
     );
+    // The flood raised NEWTXFLOOD (far more than 1,000 new transmitters in ten seconds), and
+    // the device table told when it began evicting.
+    let alerts = get(&airsift, "/alerts/last-time/0/alerts.json");
+    assert!(
+        alerts.as_array().unwrap().iter().any(|a| {
+            a["kismet.alert.header"] == "NEWTXFLOOD"
+                && a["kismet.alert.text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("new transmitter addresses in the last 10 s (limit 1000)")
+        }),
+        "{alerts}"
+    );
+    let msgs = get(&airsift, "/messagebus/last-time/0/messages.json");
+    assert!(
+        msgs["kismet.messagebus.list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kismet.messagebus.message_string"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("device table full ({CAP} devices)"))),
+        "{msgs}"
+    );
     let rss = get(&airsift, "/system/status.json")["airsift.system.memory.rss_bytes"]
         .as_u64()
         .unwrap();

@@ -1,7 +1,8 @@
 //! Kismet's own Python client (`kismet_rest` from PyPI, which `.ci/run` installs into
 //! `target/kismet-client`) managing airsift's datasources in a lab namespace: the calls its
-//! `Datasources` class makes, with the HTTP methods and form-encoded bodies it sends, and its
-//! `System.get_system_time`, `Messages.all` and `GPS.current_location`. The
+//! `Datasources` class makes, with the HTTP methods and form-encoded bodies it sends, its
+//! `System.get_system_time`, `Messages.all`, `GPS.current_location` and `Alerts` calls, and
+//! the legacy `KismetConnector`'s alert, message, GPS, status and device calls. The
 //! client is an oracle airsift shares no code with. Skipped, saying so, where the client is
 //! not installed (`python3 -m venv target/kismet-client && target/kismet-client/bin/pip
 //! install kismet_rest==2020.5.1`).
@@ -57,6 +58,25 @@ out["time_iso"] = system.get_system_time("iso")
 msgs = kismet_rest.Messages(host_uri=host, username="admin", password=sys.argv[2])
 out["messages"] = list(msgs.all())
 out["gps"] = kismet_rest.GPS(host_uri=host, username="admin", password=sys.argv[2]).current_location()
+al = kismet_rest.Alerts(host_uri=host, username="admin", password=sys.argv[2])
+out["define"] = al.define("FromPython", "defined by the client")
+out["raise"] = al.raise_alert("FromPython", "raised by the client", bssid="02:00:00:00:00:01", channel="6")
+out["alerts"] = list(al.all())
+kc = kismet_rest.KismetConnector(host_uri=host, username="admin", password=sys.argv[2])
+out["legacy_define"] = kc.define_alert("Legacy", "defined by the legacy connector")
+out["legacy_raise"] = kc.raise_alert("Legacy", "raised by the legacy connector")
+out["legacy_alerts"] = kc.alerts()
+out["legacy_messages"] = kc.messages()
+out["legacy_location"] = kc.location()
+out["legacy_status"] = kc.system_status()
+devs = list(kc.device_list())
+out["legacy_devices"] = devs
+key = devs[0]["kismet.device.base.key"]
+out["legacy_device"] = kc.device(key)
+out["legacy_field"] = kc.device_field(key, "kismet.device.base.macaddr")
+out["legacy_nested"] = kc.device_field(key, "dot11.device/dot11.device.last_beaconed_ssid_record")
+out["legacy_by_mac"] = kc.device_by_mac("02:00:00:00:00:01")
+out["legacy_aps"] = list(kc.dot11_access_points())
 print(json.dumps(out))
 "#;
 
@@ -80,6 +100,19 @@ fn kismets_python_client_manages_datasources() {
         .chain([dir.display().to_string()])
         .collect();
     let s = ApiServer::start_in_ns(&ns, &dir, &args);
+    // A device for the legacy connector's device calls, from a scan report.
+    let r = s.post_json(
+        "/phy/phy80211/scan/scan_report.cmd",
+        &Cred::admin(),
+        &serde_json::json!({
+            "source_uuid": "11111111-2222-3333-4444-555555555555",
+            "source_name": "phone",
+            "reports": [{"bssid": "02:00:00:00:00:01", "ssid": "cafe",
+                         "capabilities": "[WPA2-PSK-CCMP][ESS]", "frequency": 2437,
+                         "signal": -50}],
+        }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
     let out = ns
         .cmd(python.to_str().unwrap())
         .args(["-c", SCRIPT, &s.addr, PASSWORD])
@@ -95,7 +128,12 @@ fn kismets_python_client_manages_datasources() {
     for call in ["add", "pause", "resume", "close", "open"] {
         assert_eq!(r[call], true, "{call}: {r}");
     }
-    assert_eq!(r["names"], serde_json::json!(["from-python"]), "{r}");
+    // The scan report's virtual source is listed after the capture source.
+    assert_eq!(
+        r["names"],
+        serde_json::json!(["from-python", "phone"]),
+        "{r}"
+    );
     assert_eq!(
         r["interfaces"],
         serde_json::json!(["lo", "va", "vb"]),
@@ -136,6 +174,44 @@ fn kismets_python_client_manages_datasources() {
             "{word}: {texts:?}"
         );
     }
+    // Alerts: defined without class or severity, raised by the client's singular URL with a
+    // mixed-case name, read back one per line.
+    for call in ["define", "raise", "legacy_define", "legacy_raise"] {
+        assert_eq!(r[call], true, "{call}: {r}");
+    }
+    let raised = r["alerts"].as_array().unwrap();
+    assert_eq!(raised.len(), 1, "{r}");
+    assert_eq!(raised[0]["kismet.alert.header"], "FROMPYTHON");
+    assert_eq!(raised[0]["kismet.alert.text"], "raised by the client");
+    assert_eq!(
+        raised[0]["kismet.alert.transmitter_mac"],
+        "02:00:00:00:00:01"
+    );
+    assert_eq!(raised[0]["kismet.alert.channel"], "6");
+    // The legacy connector's reads: both alerts, then the bus with both raises on it.
+    let legacy = r["legacy_alerts"].as_array().unwrap();
+    assert_eq!(legacy.len(), 2, "{r}");
+    assert_eq!(legacy[0], raised[0]);
+    assert_eq!(legacy[1]["kismet.alert.header"], "LEGACY");
+    assert!(
+        r["legacy_messages"]["kismet.messagebus.list"].is_array(),
+        "{r}"
+    );
+    assert_eq!(r["legacy_location"]["kismet.common.location.fix"], 0, "{r}");
+    assert!(r["legacy_status"].is_object(), "{r}");
+    let devs = r["legacy_devices"].as_array().unwrap();
+    assert_eq!(devs.len(), 1, "{r}");
+    assert_eq!(r["legacy_device"], devs[0], "{r}");
+    assert_eq!(r["legacy_field"], "02:00:00:00:00:01", "{r}");
+    assert_eq!(
+        r["legacy_nested"], devs[0]["dot11.device"]["dot11.device.last_beaconed_ssid_record"],
+        "{r}"
+    );
+    assert_eq!(r["legacy_by_mac"][0], devs[0], "{r}");
+    assert_eq!(
+        r["legacy_aps"][0]["kismet.device.base.macaddr"],
+        "02:00:00:00:00:01"
+    );
     // What the client did is what the API shows: the source runs again after open.
     let uuid = r["uuid"].as_str().unwrap();
     let rec = s

@@ -604,6 +604,7 @@ pub async fn by_key(
     req: &HttpRequest,
     key: &str,
     ext: Ext,
+    field: &[String],
     dict: &Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
     let mut q = base_query(state, req, dict, KEY_KEYS, now())?;
@@ -617,7 +618,20 @@ pub async fn by_key(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::not_found(format!("no device with key {key:?}")))?;
-    reply::document(doc, ext, dict)
+    if field.is_empty() {
+        return reply::document(doc, ext, dict);
+    }
+    // Kismet's legacy field path: the value alone, each segment a field of the one before.
+    let mut at = &doc;
+    for (i, name) in field.iter().enumerate() {
+        at = at.get(name.as_str()).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "device {key} has no field {}",
+                field[..=i].join("/")
+            ))
+        })?;
+    }
+    reply::document(at.clone(), ext, &Map::new())
 }
 
 /// The 400 for something that is not a device key, saying what one looks like.

@@ -2,6 +2,7 @@
 //! caller's role, reads the command dictionary, and calls the handler. Both URL families of
 //! the packet filters become the same routes here, so one implementation serves both.
 
+pub mod alerts;
 mod auth_routes;
 pub mod datasources;
 pub mod devices;
@@ -258,8 +259,9 @@ async fn run(
                 .status(id)
                 .and_then(|d| d["airsift.packetfilter.generation"].as_u64())
                 .unwrap_or(0);
-            state.messages.post(
+            state.messages.tell_or_raise(
                 crate::messages::MSGFLAG_INFO,
+                crate::alerts::builtin::FILTER_CHANGE.0,
                 format!("packet filter {id} changed by {by}: generation {generation}"),
             );
         }
@@ -299,13 +301,24 @@ async fn run(
         Route::DevicesSince { ts, ext } => devices::since(state, req, &ts, ext, dict).await,
         Route::DevicesByMac { mac, ext } => devices::by_mac(state, req, &mac, ext, dict).await,
         Route::DevicesMultiMac(ext) => devices::multimac(state, req, ext, dict).await,
-        Route::DeviceByKey { key, ext } => devices::by_key(state, req, &key, ext, dict).await,
+        Route::DeviceByKey { key, ext, field } => {
+            devices::by_key(state, req, &key, ext, &field, dict).await
+        }
         Route::ClientsOf { key, ext } => devices::clients_of(state, req, &key, ext, dict).await,
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
         Route::SystemTimestamp(ext) => observe::timestamp(ext, dict),
         Route::GpsLocation(ext) => reply::document(state.gps.render(), ext, dict),
         Route::Messages { since, ext } => observe::messages(state, &since, ext, dict),
+        Route::Alerts {
+            since,
+            wrapped,
+            ext,
+        } => alerts::since(state, &since, wrapped, ext, dict),
+        Route::AlertById { hash, ext } => alerts::by_id(state, &hash, ext, dict),
+        Route::AlertDefinitions(ext) => alerts::definitions(state, ext, dict),
+        Route::AlertDefine => alerts::define(state, dict),
+        Route::AlertRaise => alerts::raise(state, dict),
         Route::Metrics => Ok(observe::metrics(state)),
         Route::Stream => observe::stream(state, req),
     }

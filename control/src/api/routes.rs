@@ -88,10 +88,12 @@ pub enum Route {
     },
     /// `POST /devices/multimac/devices`: Kismet's list-of-MACs lookup.
     DevicesMultiMac(Ext),
-    /// `/devices/by-key/{key}/device`
+    /// `/devices/by-key/{key}/device`, and Kismet's legacy `device.json/{field}/{field}...`:
+    /// the value at that field path alone.
     DeviceByKey {
         key: String,
         ext: Ext,
+        field: Vec<String>,
     },
     /// `/phy/phy80211/clients-of/{key}/clients`: an AP's clients.
     ClientsOf {
@@ -109,6 +111,25 @@ pub enum Route {
         since: String,
         ext: Ext,
     },
+    /// `/alerts/last-time/{ts}/alerts` (a list), `/alerts/wrapped/last-time/{ts}/alerts`
+    /// (Kismet's wrapper object), `/alerts/all_alerts` (a list, since 0).
+    Alerts {
+        since: String,
+        wrapped: bool,
+        ext: Ext,
+    },
+    /// `/alerts/by-id/{hash}/alert`
+    AlertById {
+        hash: String,
+        ext: Ext,
+    },
+    /// `/alerts/definitions`
+    AlertDefinitions(Ext),
+    /// `/alerts/definitions/define_alert.cmd`
+    AlertDefine,
+    /// `/alerts/raise_alerts.cmd` (Kismet's) and `/alerts/raise_alert.cmd` (its Python
+    /// client's).
+    AlertRaise,
     Metrics,
     Stream,
 }
@@ -153,6 +174,7 @@ impl Route {
             Route::SourceInterfaces(_) | Route::SourceAdd | Route::SourceCommand { .. } => {
                 Access::Admin
             }
+            Route::AlertDefine | Route::AlertRaise => Access::Admin,
             Route::FilterList(_)
             | Route::FilterStatus { .. }
             | Route::SourceList(_)
@@ -169,6 +191,9 @@ impl Route {
             | Route::SystemTimestamp(_)
             | Route::GpsLocation(_)
             | Route::Messages { .. }
+            | Route::Alerts { .. }
+            | Route::AlertById { .. }
+            | Route::AlertDefinitions(_)
             | Route::Metrics
             | Route::Stream => Access::Read,
         }
@@ -499,6 +524,15 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         methods: RW,
+        path: "/devices/by-key/{key}/device.json/{field}",
+        access: Access::Read,
+        summary: "Kismet's legacy field path: the value of one field of the device alone (a \
+                  nested field as several segments: dot11.device/dot11.device.num_client_aps); \
+                  404 naming the path when the device has no such field",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: RW,
         path: "/dataplane/stats.json",
         access: Access::Read,
         summary: "per-worker and total dataplane counters and rates",
@@ -557,6 +591,61 @@ pub const ROUTES: &[RouteDoc] = &[
         keys: &["fields"],
     },
     RouteDoc {
+        methods: RW,
+        path: "/alerts/last-time/{ts}/alerts.json",
+        access: Access::Read,
+        summary: "alerts raised after {ts} (as for messages), oldest first: a JSON array of \
+                  Kismet's kismet.alert.* records (.itjson: one per line)",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/alerts/wrapped/last-time/{ts}/alerts.json",
+        access: Access::Read,
+        summary: "the same alerts in Kismet's wrapper {kismet.alert.list, kismet.alert.timestamp}",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/alerts/all_alerts.json",
+        access: Access::Read,
+        summary: "every alert still in the backlog (at most 1,024, newest last)",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/alerts/by-id/{hash}/alert.json",
+        access: Access::Read,
+        summary: "the alert whose kismet.alert.hash is {hash}",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
+        path: "/alerts/definitions.json",
+        access: Access::Read,
+        summary: "the alert definitions (kismet.alert.definition.*): airsift's own (CAPTUREDROPS, \
+                  SOURCEERROR, NEWTXFLOOD, FILTERCHANGE) and those defined over the API",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/alerts/definitions/define_alert.cmd",
+        access: Access::Admin,
+        summary: "defines an alert: name and description required; class (default OTHER), \
+                  severity 0/5/10/15/20 or INFO..CRITICAL (default 0), throttle (default \
+                  10/min) and burst (default 1/sec) as N/sec|min|hour|day; 409 if the name exists",
+        keys: &["name", "description", "class", "severity", "throttle", "burst", "phyname"],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/alerts/raise_alerts.cmd",
+        access: Access::Admin,
+        summary: "raises a defined alert (also /alerts/raise_alert.cmd): name (any case) and text \
+                  required; bssid, source, dest, other (MACs) and channel optional; 429 when its \
+                  throttle or burst refuses it",
+        keys: &["name", "text", "bssid", "source", "dest", "other", "channel"],
+    },
+    RouteDoc {
         methods: R,
         path: "/openapi.json",
         access: Access::Public,
@@ -592,6 +681,8 @@ fn methods(r: &Route) -> &'static [&'static str] {
         | Route::KeyRevoke
         | Route::ScanReport
         | Route::SourceAdd
+        | Route::AlertDefine
+        | Route::AlertRaise
         | Route::DevicesMultiMac(_)
         | Route::FilterDefault { .. }
         | Route::FilterSet { .. }
@@ -724,10 +815,11 @@ fn scan_route(segs: &[&str]) -> Result<Option<Route>, ApiError> {
             }
         }
         ["devices", "multimac", seg] => read_ext(seg, "devices").map(Route::DevicesMultiMac),
-        ["devices", "by-key", key, seg] => match read_ext(seg, "device") {
+        ["devices", "by-key", key, seg, path @ ..] => match read_ext(seg, "device") {
             Some(ext) => Some(Route::DeviceByKey {
                 key: decode(key)?,
                 ext,
+                field: path.iter().map(|p| decode(p)).collect::<Result<_, _>>()?,
             }),
             None => None,
         },
@@ -818,6 +910,34 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             since: "0".into(),
             ext,
         }),
+        ["alerts", "last-time", ts, seg] => read_ext(seg, "alerts").map(|ext| Route::Alerts {
+            since: ts.to_string(),
+            wrapped: false,
+            ext,
+        }),
+        ["alerts", "wrapped", "last-time", ts, seg] => {
+            read_ext(seg, "alerts").map(|ext| Route::Alerts {
+                since: ts.to_string(),
+                wrapped: true,
+                ext,
+            })
+        }
+        ["alerts", "by-id", _, seg] => {
+            read_ext(seg, "alert").map(|ext| Route::AlertById { hash: s(2), ext })
+        }
+        ["alerts", "definitions", seg] if cmd_ext(seg, "define_alert") => Some(Route::AlertDefine),
+        ["alerts", seg] if cmd_ext(seg, "raise_alerts") || cmd_ext(seg, "raise_alert") => {
+            Some(Route::AlertRaise)
+        }
+        ["alerts", seg] => read_ext(seg, "definitions")
+            .map(Route::AlertDefinitions)
+            .or_else(|| {
+                read_ext(seg, "all_alerts").map(|ext| Route::Alerts {
+                    since: "0".into(),
+                    wrapped: false,
+                    ext,
+                })
+            }),
         ["metrics"] => Some(Route::Metrics),
         ["pcap", "all_packets.pcapng"] => Some(Route::Stream),
         _ => None,
@@ -1011,7 +1131,20 @@ mod tests {
             route(&get, "/devices/by-key/k%5F1/device.json").unwrap(),
             Route::DeviceByKey {
                 key: "k_1".into(),
-                ext: Ext::Json
+                ext: Ext::Json,
+                field: vec![],
+            }
+        );
+        assert_eq!(
+            route(
+                &get,
+                "/devices/by-key/k_1/device.json/dot11.device/dot11.device.num_client_aps"
+            )
+            .unwrap(),
+            Route::DeviceByKey {
+                key: "k_1".into(),
+                ext: Ext::Json,
+                field: vec!["dot11.device".into(), "dot11.device.num_client_aps".into()],
             }
         );
     }

@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// only).
     #[arg(long)]
     pub no_track_devices: bool,
+    /// New transmitter addresses in ten seconds that raise the NEWTXFLOOD alert; 0: never.
+    /// [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub new_tx_alert: Option<u64>,
     /// On exit, print the totals as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
@@ -185,6 +189,7 @@ struct Settings {
     gpsd: Option<String>,
     max_devices: usize,
     track_devices: bool,
+    new_tx_alert: u64,
     json: bool,
 }
 
@@ -273,6 +278,7 @@ impl Settings {
                 .or(f.max_devices)
                 .unwrap_or_else(crate::scan::default_max_devices),
             track_devices: !(a.no_track_devices || f.no_track_devices.unwrap_or(false)),
+            new_tx_alert: a.new_tx_alert.or(f.new_tx_alert).unwrap_or(1000),
             json: a.json,
         })
     }
@@ -428,6 +434,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     };
     let mut last = (Instant::now(), total(&sources));
     let mut last_tick = Instant::now();
+    let mut device_watch = crate::alerts::watch::DeviceWatch::new(st.new_tx_alert);
     let mut announced_end = false;
     while !stop.load(Ordering::Relaxed) {
         if sources.all_finished() && !st.sources.is_empty() {
@@ -449,6 +456,10 @@ pub fn run(args: RunArgs) -> Result<()> {
             last_tick = Instant::now();
             for note in sources.tick() {
                 eprintln!("airsift: {note}");
+            }
+            if let Some(scan) = &scan {
+                let secs = started.elapsed().as_secs_f64();
+                device_watch.tick(secs, &scan.device_stats(), &messages);
             }
         }
         if tty && !announced_end && last.0.elapsed() >= Duration::from_secs(1) {

@@ -20,6 +20,7 @@ use super::open::{self, OpenError, RingDefaults};
 use super::rrd::CounterRrd;
 use super::tuning::{self, ChannelRequest, ChannelState, Hopper};
 use super::types::{self, Driver};
+use crate::alerts::{builtin, Subject};
 use crate::messages::{MessageBus, MSGFLAG_ERROR, MSGFLAG_INFO};
 use crate::store::{Store, StoredSource};
 
@@ -772,14 +773,15 @@ impl SourceRegistry {
             e.packets_rrd.sample(c.frames, secs);
             e.bytes_rrd.sample(c.bytes, secs);
             match e.drops.update(c.kernel_drops, c.sink_drops) {
-                Some(DropChange::Began { kernel, sink }) => self.tell(
-                    MSGFLAG_ERROR,
-                    format!(
+                Some(DropChange::Began { kernel, sink }) => {
+                    let text = format!(
                         "source {}: drops began: {kernel} in the kernel, {sink} at the sinks \
                          since the last second",
                         e.label()
-                    ),
-                ),
+                    );
+                    self.messages
+                        .tell_or_raise(MSGFLAG_ERROR, builtin::DROPS.0, text);
+                }
                 Some(DropChange::Stopped { kernel, sink }) => self.tell(
                     MSGFLAG_INFO,
                     format!(
@@ -799,6 +801,11 @@ impl SourceRegistry {
                     errors.join("; ")
                 };
                 notes.push(format!("{}: {reason}; retrying", e.name));
+                let _ = self.messages.alerts.raise(
+                    builtin::SOURCE_ERROR.0,
+                    &format!("source {} failed: {reason}", e.label()),
+                    Subject::default(),
+                );
                 e.error = Some(reason);
                 e.retries = 0;
                 e.next_retry = Some(now + Duration::from_secs(1));

@@ -136,6 +136,8 @@ pub struct DeviceStats {
     pub max: usize,
     /// Devices seen once that were evicted to stay under the cap.
     pub evicted: u64,
+    /// Devices first learned from captured frames since start.
+    pub learned: u64,
     /// Frames about a new MAC that a worker's full delta table could not take.
     pub untracked_frames: u64,
     /// SSID observations a worker's full list could not take.
@@ -299,6 +301,7 @@ impl ScanService {
             stored: st.device_count(),
             max: st.max_devices,
             evicted: st.evicted,
+            learned: st.learned,
             untracked_frames: st.untracked,
             ssids_dropped: st.events_dropped,
         }

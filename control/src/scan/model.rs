@@ -72,6 +72,9 @@ pub struct State {
     pub max_devices: usize,
     /// Devices evicted since start.
     pub evicted: u64,
+    /// Devices first learned from captured frames since start (new transmitters and
+    /// receivers; a device evicted and seen again counts again).
+    pub learned: u64,
     /// MACs evicted since the last checkpoint began: their stored records go with it.
     pub evicted_macs: Vec<u64>,
     /// Device changes from frames since the last checkpoint began.
@@ -225,6 +228,7 @@ impl State {
             };
             let d = &mut self.devices[id as usize];
             let (was_new, old_last) = (d.packets == 0, d.last);
+            self.learned += u64::from(was_new);
             d.apply_delta(e, channel, src, now);
             let once = d.packets == 1;
             self.reindex(id, was_new, old_last, once);
