@@ -173,3 +173,39 @@ fn mutated_real_records() {
     }
     assert!(records > 1800, "{records}");
 }
+
+/// A frame's signal and frequency read at the offsets its parse located are what decoding the
+/// capture header gives, for every record of every capture (radiotap, PPI, plain 802.11,
+/// Prism), with one layout memo shared across them all as a worker shares it.
+#[test]
+fn located_signal_and_frequency_are_the_decoders() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/captures");
+    let mut memo = LayoutMemo::default();
+    let mut checked = 0;
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let cap = dataplane::capfile::CaptureFile::open(&path).unwrap();
+        for r in cap.records().flatten() {
+            let Some(lt) = LinkType::from_dlt(r.linktype) else {
+                continue;
+            };
+            let complete = r.orig_len as usize == r.data.len();
+            if let Ok(f) = Frame::parse_with(r.data, lt, complete, &mut memo) {
+                let radio = f.radio();
+                assert_eq!(
+                    f.signal_freq(),
+                    (radio.signal_dbm, radio.freq_mhz.filter(|&f| f != 0)),
+                    "{} record {lt:?}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}

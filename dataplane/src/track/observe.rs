@@ -26,6 +26,16 @@ const BEACON: u8 = subtype::BEACON;
 const CAP_ESS: u16 = capability::ESS;
 const CAP_IBSS: u16 = capability::IBSS;
 
+/// Roles of a data frame's transmitter and receiver by its DS bits (ToDS | FromDS << 1):
+/// neither: both ad-hoc; ToDS: a client sending to its AP; FromDS: an AP sending to its client;
+/// both: WDS peers.
+const DS_ROLES: [[u8; 2]; 4] = [
+    [role::ADHOC, role::ADHOC],
+    [role::CLIENT, role::AP],
+    [role::AP, role::CLIENT],
+    [role::WDS, role::WDS],
+];
+
 #[inline]
 fn unicast(m: Option<MacAddr>) -> Option<u64> {
     m.filter(|m| !m.is_group()).map(MacAddr::to_u64)
@@ -56,13 +66,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) 
         let len = on_air.max(frame.dot11().len()).min(u32::MAX as usize) as u32;
         let crypt = h.protected();
         let (to_ds, from_ds) = (h.to_ds(), h.from_ds());
-        // Roles of the two ends from the DS bits.
-        let (tx_role, rx_role) = match (to_ds, from_ds) {
-            (true, false) => (role::CLIENT, role::AP),
-            (false, true) => (role::AP, role::CLIENT),
-            (true, true) => (role::WDS, role::WDS),
-            (false, false) => (role::ADHOC, role::ADHOC),
-        };
+        let [tx_role, rx_role] = DS_ROLES[usize::from(to_ds) | usize::from(from_ds) << 1];
         if let Some(i) = tx_at {
             let e = t.at(i);
             sent(e, signal, freq);

@@ -66,10 +66,10 @@ impl<'a> Frame<'a> {
                 let fcs = flags & radiotap::flags::FCS_AT_END != 0;
                 (rt.len(), fcs, flags & radiotap::flags::BAD_FCS != 0, at)
             }
-            LinkType::Ieee80211 => (0, false, false, unknown),
+            LinkType::Ieee80211 => (0, false, false, RadioAt::NONE),
             LinkType::Ppi => {
                 let p = Ppi::new(record)?;
-                (p.len(), p.fcs_at_end(), p.radio().bad_fcs, unknown)
+                (p.len(), p.fcs_at_end(), p.bad_fcs(), p.radio_at())
             }
             LinkType::Prism => (Prism::new(record)?.len(), false, false, unknown),
         };

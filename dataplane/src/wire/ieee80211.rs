@@ -248,7 +248,12 @@ impl<'a> Header<'a> {
             4 => field::A4,
             _ => return None,
         };
-        MacAddr::from_slice(self.data.get(at..)?)
+        // The two bytes before every address field are in the header (frame control,
+        // duration or an earlier address), so one 8-byte load reads it.
+        let b = self.data.get(at - 2..at + 6)?;
+        Some(MacAddr::from_be_u64(u64::from_be_bytes(
+            b.try_into().expect("8 bytes"),
+        )))
     }
 
     /// Sequence control (sequence number << 4 | fragment) of management and data frames.
@@ -298,8 +303,8 @@ impl<'a> Header<'a> {
             4 => field::A4,
             n => field::A1 + 6 * (n as usize - 1),
         };
-        let b = &self.data[at..at + 6];
-        Some(MacAddr::from_octets([b[0], b[1], b[2], b[3], b[4], b[5]]))
+        let b: [u8; 8] = self.data[at - 2..at + 6].try_into().expect("8 bytes");
+        Some(MacAddr::from_be_u64(u64::from_be_bytes(b)))
     }
 }
 

@@ -44,6 +44,12 @@ impl MacAddr {
         )
     }
 
+    /// The address in the low 48 bits of `v` (two bytes read before it are dropped).
+    #[inline]
+    pub const fn from_be_u64(v: u64) -> MacAddr {
+        MacAddr(v & 0xFFFF_FFFF_FFFF)
+    }
+
     /// Reads an address from the first six bytes of `b`; `None` when `b` is shorter.
     #[inline]
     pub fn from_slice(b: &[u8]) -> Option<MacAddr> {

@@ -5,7 +5,7 @@
 //! skipped by their length.
 
 use super::radio::RadioInfo;
-use super::radiotap::flags;
+use super::radiotap::{flags, RadioAt};
 use super::{Layer, WireError};
 
 const FIXED_LEN: usize = 8;
@@ -98,6 +98,24 @@ impl<'a> Ppi<'a> {
     #[inline]
     pub fn fcs_at_end(&self) -> bool {
         self.common_flags() & COMMON_FCS_PRESENT != 0
+    }
+
+    /// Where the 802.11-Common field's signal (dBm) and frequency (MHz) lie in the header,
+    /// as [`Ppi::radio`] reads them.
+    pub fn radio_at(&self) -> RadioAt {
+        match self.common {
+            Some(c) => {
+                let at = c.as_ptr() as usize - self.header.as_ptr() as usize;
+                RadioAt::at(at + 18, at + 12)
+            }
+            None => RadioAt::NONE,
+        }
+    }
+
+    /// The 802.11-Common flags say the FCS did not check.
+    #[inline]
+    pub fn bad_fcs(&self) -> bool {
+        self.common_flags() & COMMON_FCS_INVALID != 0
     }
 
     fn common_flags(&self) -> u16 {

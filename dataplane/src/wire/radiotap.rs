@@ -322,6 +322,26 @@ impl RadioAt {
         channel_at: 0,
     };
 
+    /// A header known to hold neither.
+    pub const NONE: RadioAt = RadioAt {
+        known: true,
+        signal_at: 0,
+        channel_at: 0,
+    };
+
+    /// A header with the signal byte and the 2-byte frequency at these offsets (not 0);
+    /// offsets past the header read as unknown.
+    pub fn at(signal_at: usize, channel_at: usize) -> RadioAt {
+        match (u16::try_from(signal_at), u16::try_from(channel_at)) {
+            (Ok(s), Ok(c)) if s != 0 && c != 0 => RadioAt {
+                known: true,
+                signal_at: s,
+                channel_at: c,
+            },
+            _ => RadioAt::UNKNOWN,
+        }
+    }
+
     /// The signal and frequency (0 MHz read as none) in `header`, the one these offsets were
     /// found for; `None` when they are unknown.
     #[inline]
