@@ -77,6 +77,14 @@ out["legacy_field"] = kc.device_field(key, "kismet.device.base.macaddr")
 out["legacy_nested"] = kc.device_field(key, "dot11.device/dot11.device.last_beaconed_ssid_record")
 out["legacy_by_mac"] = kc.device_by_mac("02:00:00:00:00:01")
 out["legacy_aps"] = list(kc.dot11_access_points())
+out["legacy_summary"] = kc.device_summary()
+out["legacy_since"] = kc.device_summary_since(0, ["kismet.device.base.macaddr"])
+out["legacy_smart"] = kc.smart_device_list(ts=0, fields=["kismet.device.base.macaddr"], regex=[["kismet.device.base.name", "^caf"]])
+out["legacy_smart_none"] = kc.smart_device_list(ts=0, regex=[["kismet.device.base.name", "^nomatch$"]])
+out["legacy_by_macs"] = kc.device_list_by_mac(["02:00:00:00:00:01", "02:00:00:00:00:99"])
+out["legacy_clients"] = kc.dot11_clients_of(key)
+out["legacy_sources"] = [d["kismet.datasource.name"] for d in kc.datasources()]
+out["legacy_interfaces"] = sorted(i["kismet.datasource.probed.interface"] for i in kc.datasource_list_interfaces())
 print(json.dumps(out))
 "#;
 
@@ -124,7 +132,9 @@ fn kismets_python_client_manages_datasources() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r: Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The last line: the client's smart_device_list prints each URL it calls.
+    let last = stdout.trim().lines().last().unwrap_or_default();
+    let r: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     for call in ["add", "pause", "resume", "close", "open"] {
         assert_eq!(r[call], true, "{call}: {r}");
     }
@@ -211,6 +221,27 @@ fn kismets_python_client_manages_datasources() {
     assert_eq!(
         r["legacy_aps"][0]["kismet.device.base.macaddr"],
         "02:00:00:00:00:01"
+    );
+    assert_eq!(r["legacy_summary"], r["legacy_devices"], "{r}");
+    let mac_only = serde_json::json!([{"kismet.device.base.macaddr": "02:00:00:00:00:01"}]);
+    assert_eq!(r["legacy_since"], mac_only, "{r}");
+    assert_eq!(r["legacy_smart"], mac_only, "{r}");
+    assert_eq!(r["legacy_smart_none"], serde_json::json!([]), "{r}");
+    assert_eq!(r["legacy_by_macs"], serde_json::json!([devs[0]]), "{r}");
+    assert_eq!(
+        r["legacy_clients"],
+        serde_json::json!([]),
+        "no clients: {r}"
+    );
+    assert_eq!(
+        r["legacy_sources"],
+        serde_json::json!(["from-python", "phone"]),
+        "{r}"
+    );
+    assert_eq!(
+        r["legacy_interfaces"],
+        serde_json::json!(["lo", "va", "vb"]),
+        "{r}"
     );
     // What the client did is what the API shows: the source runs again after open.
     let uuid = r["uuid"].as_str().unwrap();
