@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The per-frame cost of learning devices (issue budget: `tracking/on` within 20 ns/frame of
-# `tracking/off`), measured two ways:
+# `tracking/off`), measured three ways:
 #  1. criterion's `tracking` group RUNS times, pinned to one core; a shared VM's neighbours
 #     make single runs swing by half, so it prints each run and the minimum (the run least
 #     disturbed) of each bench, and on - off per frame from the minima;
-#  2. cachegrind's instruction and branch-mispredict counts for `observe` per frame, per class
+#  2. `track_ab`: off and on interleaved in short samples within one process, three
+#     processes; the median of the per-pair differences (each process runs in one of the VM's
+#     speed modes as a whole, so the three lines show which);
+#  3. cachegrind's instruction and branch-mispredict counts for `observe` per frame, per class
 #     of frame, which do not depend on the host's load.
 # Usage: scripts/bench-tracking.sh [RUNS]   (needs valgrind for part 2)
 set -euo pipefail
@@ -21,6 +24,9 @@ done | awk -v frames="$FRAMES" '
     if (!($1 in m) || v < m[$1]) m[$1] = v; all[$1] = all[$1] " " v }
   END { for (n in m) printf "  %-22s min %8.2f µs   runs:%s\n", n, m[n], all[n]
         printf "  on - off (minima): %.1f ns/frame\n", (m["tracking/on"] - m["tracking/off"]) * 1000 / frames }'
+cargo build -q --release -p airsift-benches --example track_ab
+echo "track_ab, three processes of 400 interleaved pairs on CPU 1:"
+for _ in 1 2 3; do taskset -c 1 target/release/examples/track_ab 400 | sed 's/^/  /'; done
 if ! command -v valgrind >/dev/null; then
   echo "valgrind not installed: skipping instruction counts"; exit 0
 fi
