@@ -43,7 +43,7 @@ fn unicast(m: Option<MacAddr>) -> Option<u64> {
 
 /// Applies one frame that the capture filter passed. `orig_len` is the record's length on the
 /// wire (capture header included); `time` the frame's time in seconds since the epoch.
-#[inline]
+#[inline(always)]
 pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) {
     if frame.bad_fcs() {
         return;

@@ -83,7 +83,7 @@ fn is_wpa(list: &[u8], at: usize) -> bool {
 impl ElementLayouts {
     /// [`Mgmt::parse`] of a frame of `subtype` from `sender` (a 48-bit MAC): the same result,
     /// cheaper when the sender's previous frame of this subtype had the same element headers.
-    #[inline]
+    #[inline(always)]
     pub fn parse<'a>(
         &mut self,
         sender: u64,
@@ -158,7 +158,10 @@ fn matches(slot: &Layout, list: &[u8]) -> bool {
     let mut same = true;
     for &head in &slot.heads[..usize::from(slot.n)] {
         // In bounds: the remembered lengths add up to `list.len()`.
-        same &= u16::from_le_bytes([list[at], list[at + 1]]) == head;
+        let Some(&[id, len]) = list.get(at..at + 2) else {
+            return false;
+        };
+        same &= u16::from_le_bytes([id, len]) == head;
         at += 2 + usize::from(head >> 8);
     }
     let wpa_last = slot.kept_some & (1 << 3) != 0;
