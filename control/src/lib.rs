@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod datasource;
+pub mod doctor;
 pub mod filter_file;
 pub mod filters;
 pub mod gps;

@@ -71,6 +71,25 @@ enum Command {
         #[arg(long, value_name = "FILTER.json")]
         filter: Option<PathBuf>,
     },
+    /// Check the host and the given interfaces for what would cost a capture frames, each
+    /// finding with the command that fixes it. Exit status 0 when nothing is wrong, 1 when a
+    /// finding warns or fails.
+    Doctor {
+        /// Interfaces to capture from.
+        interfaces: Vec<String>,
+        /// Workers per source (an AF_XDP source needs a receive queue each).
+        #[arg(long, default_value_t = 1)]
+        workers: u32,
+        /// The log directory to check the free space of.
+        #[arg(long, value_name = "DIR")]
+        log_dir: Option<PathBuf>,
+        /// The log's rotation size (as `run --log-max-mb`).
+        #[arg(long, value_name = "MB", default_value_t = 1024)]
+        log_max_mb: u64,
+        /// Print the findings as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Capture from a monitor interface or a file with pinned workers; log passed frames.
     Run(Box<run::RunArgs>),
 }
@@ -144,6 +163,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let end = devices::devices(&cap, &name, &table, &mut out)?;
             out.flush()?;
             Ok(file_end(&file, end))
+        }
+        Command::Doctor {
+            interfaces,
+            workers,
+            log_dir,
+            log_max_mb,
+            json,
+        } => {
+            use control::doctor::{self, Level};
+            let findings = doctor::examine(&doctor::Request {
+                interfaces,
+                workers,
+                log_dir,
+                log_max_mb,
+            });
+            let healthy = findings.iter().all(|f| f.level == Level::Ok);
+            if json {
+                let list: Vec<_> = findings.iter().map(|f| f.render()).collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"healthy": healthy, "findings": list})
+                );
+            } else {
+                print!("{}", doctor::render_text(&findings));
+            }
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Run(args) => {
             run::run(*args)?;

@@ -39,7 +39,7 @@ use program::XdpProgram;
 use rx::{Geometry, Rx};
 
 pub use program::PROGRAM_NAME;
-pub use sys::{rx_queue_count, XdpStatistics};
+pub use sys::{afxdp_supported, offloads, rx_queue_count, Offloads, XdpStatistics};
 
 use super::{KernelCounters, Poll, RxFrame, Source};
 

@@ -170,6 +170,86 @@ pub fn if_index(iface: &str) -> io::Result<u32> {
     Ok(index)
 }
 
+/// Issues the `SIOCETHTOOL` request whose command and reply are `data` (an ethtool
+/// structure beginning with its `cmd`) for `iface` (checked by [`if_index`]): `Ok(0)` when
+/// the driver answered, else the ioctl's -1 (a driver without that operation).
+fn ethtool<T>(iface: &str, data: &mut T) -> io::Result<i32> {
+    // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
+        *d = s as libc::c_char; // if_index checked: at most 15 bytes, no NUL
+    }
+    req.ifr_ifru.ifru_data = (data as *mut T).cast();
+    // SAFETY: a plain datagram socket, owned below and closed on every path.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(context(io::Error::last_os_error(), "socket for ethtool"));
+    }
+    // SAFETY: `fd` is a descriptor we just created and own exclusively.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // SAFETY: SIOCETHTOOL reads `req` (a valid ifreq naming the device) and writes through
+    // `ifru_data` into `data`, a live ethtool structure of the size its command uses (the
+    // callers pass the structure linux/ethtool.h defines for the command they set).
+    Ok(unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            libc::SIOCETHTOOL as _,
+            &mut req,
+        )
+    })
+}
+
+/// `struct ethtool_value` (linux/ethtool.h).
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+const ETHTOOL_GFLAGS: u32 = 0x25;
+const ETHTOOL_GGRO: u32 = 0x2b;
+const ETH_FLAG_LRO: u32 = 1 << 15;
+
+/// Receive offloads that merge frames before a capture socket sees them; `None` where the
+/// driver does not say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offloads {
+    pub gro: Option<bool>,
+    pub lro: Option<bool>,
+}
+
+/// Whether generic receive offload and large receive offload are on for `iface` (in the
+/// calling thread's network namespace), as `ethtool -k` reports them.
+pub fn offloads(iface: &str) -> io::Result<Offloads> {
+    if_index(iface)?;
+    let mut gro = EthtoolValue {
+        cmd: ETHTOOL_GGRO,
+        data: 0,
+    };
+    let gro = (ethtool(iface, &mut gro)? == 0).then_some(gro.data != 0);
+    let mut flags = EthtoolValue {
+        cmd: ETHTOOL_GFLAGS,
+        data: 0,
+    };
+    let lro = (ethtool(iface, &mut flags)? == 0).then_some(flags.data & ETH_FLAG_LRO != 0);
+    Ok(Offloads { gro, lro })
+}
+
+/// Whether the running kernel offers AF_XDP sockets (`CONFIG_XDP_SOCKETS`).
+pub fn afxdp_supported() -> io::Result<bool> {
+    // SAFETY: creates a socket, owned below and closed on every path.
+    let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd >= 0 {
+        // SAFETY: `fd` is a descriptor we just created and own exclusively.
+        drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        return Ok(true);
+    }
+    match io::Error::last_os_error() {
+        e if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Ok(false),
+        e => Err(e),
+    }
+}
+
 /// `struct ethtool_channels` (linux/ethtool.h), read with `ETHTOOL_GCHANNELS`.
 #[repr(C)]
 #[derive(Default)]
@@ -198,28 +278,7 @@ pub fn rx_queue_count(iface: &str) -> io::Result<Option<u32>> {
         cmd: ETHTOOL_GCHANNELS,
         ..EthtoolChannels::default()
     };
-    // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in req.ifr_name.iter_mut().zip(iface.bytes()) {
-        *d = s as libc::c_char; // if_index checked: at most 15 bytes, no NUL
-    }
-    req.ifr_ifru.ifru_data = (&mut ch as *mut EthtoolChannels).cast();
-    // SAFETY: a plain datagram socket, owned below and closed on every path.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(context(io::Error::last_os_error(), "socket for ethtool"));
-    }
-    // SAFETY: `fd` is a descriptor we just created and own exclusively.
-    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    // SAFETY: SIOCETHTOOL reads `req` (a valid ifreq naming the device) and writes through
-    // `ifru_data` into `ch`, a live local `ethtool_channels` of the size the command uses.
-    let r = unsafe {
-        libc::ioctl(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            libc::SIOCETHTOOL as _,
-            &mut req,
-        )
-    };
+    let r = ethtool(iface, &mut ch)?;
     if r == 0 {
         let n = ch.combined_count + ch.rx_count;
         if n > 0 {
