@@ -32,8 +32,8 @@ impl Level {
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// Which check (`link`, `up`, `rx-queues`, `offloads`, `governor`, `af-xdp`, `memlock`,
-    /// `clocksource`, `disk`).
+    /// Which check (`link`, `up`, `rx-queues`, `offloads`, `governor`, `af-xdp`, `bpf-jit`,
+    /// `memlock`, `clocksource`, `disk`).
     pub check: &'static str,
     /// The interface, or `host`.
     pub subject: String,
@@ -89,6 +89,7 @@ pub fn examine(req: &Request) -> Vec<Finding> {
     }
     out.push(governor());
     out.push(af_xdp());
+    out.push(bpf_jit());
     out.push(memlock());
     out.push(clocksource());
     if let Some(dir) = &req.log_dir {
@@ -323,6 +324,40 @@ fn af_xdp() -> Finding {
             "host",
             Level::Warn,
             format!("cannot tell whether the kernel offers AF_XDP: {e}"),
+        ),
+    }
+}
+
+/// The BPF JIT compiles the transmitter fanout program (and any socket filter) to machine code;
+/// without it every frame runs through the interpreter.
+fn bpf_jit() -> Finding {
+    let path = "/proc/sys/net/core/bpf_jit_enable";
+    match fs::read_to_string(path).map(|s| s.trim().to_string()) {
+        Ok(v) if v == "1" || v == "2" => Finding::new(
+            "bpf-jit",
+            "host",
+            Level::Ok,
+            format!("the BPF JIT is on (net.core.bpf_jit_enable = {v})"),
+        ),
+        Ok(v) => Finding::new(
+            "bpf-jit",
+            "host",
+            Level::Warn,
+            format!(
+                "the BPF JIT is off (net.core.bpf_jit_enable = {v}): the fanout program is \
+                 interpreted for every frame"
+            ),
+        )
+        .fix("sysctl -w net.core.bpf_jit_enable=1".into()),
+        // The setting is the kernel's, shown only in its first network namespace (a kernel
+        // built without the JIT is rarer than a namespace).
+        Err(_) => Finding::new(
+            "bpf-jit",
+            "host",
+            Level::Ok,
+            "not shown in this network namespace: on the host, sysctl net.core.bpf_jit_enable \
+             says whether the BPF JIT is on"
+                .into(),
         ),
     }
 }

@@ -90,7 +90,7 @@ fn findings_are_true_for_lab_interfaces() {
     assert_eq!(missing["level"], "fail");
     assert_eq!(missing["detail"], "no such interface");
     assert_eq!(finding(&v, "up", "va")["level"], "ok");
-    for check in ["governor", "af-xdp", "memlock", "clocksource"] {
+    for check in ["governor", "af-xdp", "bpf-jit", "memlock", "clocksource"] {
         let f = finding(&v, check, "host");
         assert!(["ok", "warn", "fail"].contains(&f["level"].as_str().unwrap()));
     }
@@ -99,6 +99,33 @@ fn findings_are_true_for_lab_interfaces() {
         "ok",
         "this kernel has AF_XDP (the afxdp tests use it)"
     );
+    // The BPF JIT setting is the host's: inside the namespace it cannot be read and says so;
+    // in the host's namespace the finding follows sysctl's own reading.
+    let f = finding(&v, "bpf-jit", "host");
+    assert_eq!(f["level"], "ok", "{f}");
+    assert!(
+        f["detail"].as_str().unwrap().contains("network namespace"),
+        "{f}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_airsift"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let host: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let jit = Command::new("sysctl")
+        .args(["-n", "net.core.bpf_jit_enable"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(jit) = jit.ok().filter(|j| !j.is_empty()) {
+        let jit = jit.as_str();
+        let f = finding(&host, "bpf-jit", "host");
+        let on = jit == "1" || jit == "2";
+        assert_eq!(f["level"], if on { "ok" } else { "warn" }, "{jit}: {f}");
+        assert!(
+            f["detail"].as_str().unwrap().contains(&format!("= {jit}")),
+            "{f}"
+        );
+    }
     let disk = finding(&v, "disk", dir.to_str().unwrap());
     assert_eq!(disk["level"], "ok", "{disk}");
 
