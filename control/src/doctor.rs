@@ -33,7 +33,7 @@ impl Level {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// Which check (`link`, `up`, `rx-queues`, `offloads`, `governor`, `af-xdp`, `bpf-jit`,
-    /// `memlock`, `clocksource`, `disk`).
+    /// `memlock`, `ring-memory`, `clocksource`, `disk`).
     pub check: &'static str,
     /// The interface, or `host`.
     pub subject: String,
@@ -79,6 +79,9 @@ pub struct Request {
     /// Where the pcapng log goes, and how large a file grows before rotation.
     pub log_dir: Option<std::path::PathBuf>,
     pub log_max_mb: u64,
+    /// TPACKET ring per worker (as `run --block-kib` and `--blocks`).
+    pub block_kib: u64,
+    pub blocks: u64,
 }
 
 /// Runs every check.
@@ -91,6 +94,7 @@ pub fn examine(req: &Request) -> Vec<Finding> {
     out.push(af_xdp());
     out.push(bpf_jit());
     out.push(memlock());
+    out.push(ring_memory(req));
     out.push(clocksource());
     if let Some(dir) = &req.log_dir {
         out.push(disk(dir, req.log_max_mb));
@@ -362,6 +366,53 @@ fn bpf_jit() -> Finding {
     }
 }
 
+/// `MemAvailable` in a `/proc/meminfo` text, in bytes.
+pub fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
+}
+
+/// The TPACKET rings the interfaces would take (one per worker each) against the memory the
+/// kernel says is available: rings are allocated when a source opens and never swapped.
+fn ring_memory(req: &Request) -> Finding {
+    let rings = req.interfaces.len().max(1) as u64 * u64::from(req.workers.max(1));
+    let per_ring = req
+        .block_kib
+        .saturating_mul(1024)
+        .saturating_mul(req.blocks);
+    let total = per_ring.saturating_mul(rings);
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let Some(avail) = mem_available(&meminfo) else {
+        return Finding::new(
+            "ring-memory",
+            "host",
+            Level::Warn,
+            "cannot read MemAvailable from /proc/meminfo".into(),
+        );
+    };
+    let detail = format!(
+        "TPACKET rings {} MiB ({rings} ring(s) of {} blocks x {} KiB) of {} MiB available",
+        total >> 20,
+        req.blocks,
+        req.block_kib,
+        avail >> 20
+    );
+    if total <= avail / 2 {
+        return Finding::new("ring-memory", "host", Level::Ok, detail);
+    }
+    let fit = (avail / 2 / rings.max(1) / req.block_kib.max(1).saturating_mul(1024)).max(1);
+    Finding::new(
+        "ring-memory",
+        "host",
+        Level::Warn,
+        format!("{detail}: more than half of it"),
+    )
+    .fix(format!(
+        "run with --blocks {fit} (or a smaller --block-kib)"
+    ))
+}
+
 /// The soft limit of `Max locked memory` in a `/proc/PID/limits` text, in bytes (`None`:
 /// unlimited).
 pub fn memlock_limit(limits: &str) -> Option<Option<u64>> {
@@ -554,6 +605,13 @@ mod tests {
         let t = "Max locked memory         unlimited            unlimited            bytes\n";
         assert_eq!(memlock_limit(t), Some(None));
         assert_eq!(memlock_limit("nothing"), None);
+    }
+
+    #[test]
+    fn meminfo_available() {
+        let t = "MemTotal:       24000000 kB\nMemAvailable:   1000 kB\n";
+        assert_eq!(mem_available(t), Some(1_024_000));
+        assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
     }
 
     #[test]

@@ -86,6 +86,12 @@ enum Command {
         /// The log's rotation size (as `run --log-max-mb`).
         #[arg(long, value_name = "MB", default_value_t = 1024)]
         log_max_mb: u64,
+        /// TPACKET ring block size per worker (as `run --block-kib`).
+        #[arg(long, value_name = "KIB", default_value_t = 1024)]
+        block_kib: u64,
+        /// TPACKET ring blocks per worker (as `run --blocks`).
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        blocks: u64,
         /// Print the findings as one JSON object.
         #[arg(long)]
         json: bool,
@@ -169,6 +175,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             workers,
             log_dir,
             log_max_mb,
+            block_kib,
+            blocks,
             json,
         } => {
             use control::doctor::{self, Level};
@@ -177,6 +185,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 workers,
                 log_dir,
                 log_max_mb,
+                block_kib,
+                blocks,
             });
             let healthy = findings.iter().all(|f| f.level == Level::Ok);
             if json {

@@ -128,6 +128,38 @@ fn findings_are_true_for_lab_interfaces() {
     }
     let disk = finding(&v, "disk", dir.to_str().unwrap());
     assert_eq!(disk["level"], "ok", "{disk}");
+    // Rings against the memory the kernel says is available (read here from /proc/meminfo):
+    // the defaults fit this machine; a million blocks of 1 MiB per worker cannot.
+    let avail_mib = std::fs::read_to_string("/proc/meminfo")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap()
+        >> 10;
+    let ring = finding(&v, "ring-memory", "host");
+    assert_eq!(ring["level"], "ok", "{ring}");
+    // Three interfaces, one worker, 64 blocks of 1 MiB.
+    assert!(
+        ring["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("TPACKET rings 192 MiB (3 ring(s)"),
+        "{ring}"
+    );
+    let (_, big) = doctor(&ns, &["rt0", "--blocks", "1000000"]);
+    let ring = finding(&big, "ring-memory", "host");
+    assert_eq!(ring["level"], "warn", "{ring}");
+    let fix = ring["fix"].as_str().unwrap();
+    let fit: u64 = fix
+        .strip_prefix("run with --blocks ")
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{fix}"));
+    assert!(
+        fit <= avail_mib / 2 && fit * 2 >= avail_mib / 2 - 2,
+        "{fit} for {avail_mib} MiB"
+    );
 
     // A veth taken down: found, with the command that brings it up.
     ns.ip(&["link", "set", "vb", "down"]);
