@@ -6,25 +6,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use airsift_benches::{frame_mix, model, FrameBlock};
+use airsift_benches::{frame_mix, model, seen_addresses, tracking_off, tracking_on, FrameBlock};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dataplane::filter::{FilterHandle, FilterTable};
 use dataplane::track::{observe, DeltaTable, TableSize};
 use dataplane::verdict::{judge, judge_frame, Verdict};
-use dataplane::wire::{Frame, LayoutMemo, MacAddr};
+use dataplane::wire::{Frame, LayoutMemo};
 
 /// Frames per batch, as a worker takes them from a ring.
 const BATCH: usize = 64;
-
-fn seen_addresses(frames: &FrameBlock) -> Vec<MacAddr> {
-    let mut seen: Vec<MacAddr> = frames
-        .iter()
-        .filter_map(|(f, lt)| Frame::parse(f, lt).ok()?.addresses().source)
-        .collect();
-    seen.sort();
-    seen.dedup();
-    seen
-}
 
 fn run_all(table: &FilterTable, frames: &FrameBlock) -> u64 {
     let mut blocked = 0;
@@ -149,34 +139,11 @@ fn tracking(c: &mut Criterion) {
     let mut g = c.benchmark_group("tracking");
     g.throughput(Throughput::Elements(frames.len() as u64));
     g.bench_function("off", |b| {
-        b.iter(|| {
-            let mut passed = 0u64;
-            let mut memo = LayoutMemo::default();
-            for (f, lt) in frames.iter() {
-                let (v, frame) = judge_frame(&table, &mut memo, f, lt.dlt(), true);
-                passed += (v == Verdict::Pass && frame.is_some()) as u64;
-            }
-            black_box(passed)
-        })
+        b.iter(|| black_box(tracking_off(&table, &frames)))
     });
     let mut delta = DeltaTable::new(1, TableSize::default());
     g.bench_function("on", |b| {
-        b.iter(|| {
-            let mut passed = 0u64;
-            let mut memo = LayoutMemo::default();
-            for (f, lt) in frames.iter() {
-                if let (Verdict::Pass, Some(frame)) =
-                    judge_frame(&table, &mut memo, f, lt.dlt(), true)
-                {
-                    observe(&mut delta, &frame, f.len() as u32, 1_700_000_000);
-                    passed += 1;
-                }
-            }
-            if delta.nearly_full() {
-                delta.clear();
-            }
-            black_box(passed)
-        })
+        b.iter(|| black_box(tracking_on(&table, &frames, &mut delta)))
     });
     // The delta-table update alone, over frames parsed and judged beforehand: the part of
     // `on` that `off` does not do, without the filter's cache misses around it.

@@ -10,10 +10,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use airsift_benches::{frame_mix, model};
-use dataplane::track::{observe, DeltaTable, TableSize};
-use dataplane::verdict::{judge_frame, Verdict};
-use dataplane::wire::{Frame, LayoutMemo, MacAddr};
+use airsift_benches::{frame_mix, model, seen_addresses, tracking_off, tracking_on};
+use dataplane::track::{DeltaTable, TableSize};
 
 /// Passes over the mix per sample (about 0.3-0.5 ms each).
 const REPS: usize = 4;
@@ -29,44 +27,19 @@ fn main() {
         .map(|s| s.parse().expect("PAIRS: a number"))
         .unwrap_or(400);
     let frames = frame_mix();
-    let mut seen: Vec<MacAddr> = frames
-        .iter()
-        .filter_map(|(f, lt)| Frame::parse(f, lt).ok()?.addresses().source)
-        .collect();
-    seen.sort();
-    seen.dedup();
+    let seen = seen_addresses(&frames);
     let table = model(100_000, 4, &seen, seen.len() / 5).compile();
     let mut delta = DeltaTable::new(1, TableSize::default());
     let n = frames.len();
-
     let off = |reps: usize| {
-        let mut passed = 0u64;
         for _ in 0..reps {
-            let mut memo = LayoutMemo::default();
-            for (f, lt) in frames.iter() {
-                let (v, frame) = judge_frame(&table, &mut memo, f, lt.dlt(), true);
-                passed += (v == Verdict::Pass && frame.is_some()) as u64;
-            }
+            black_box(tracking_off(&table, &frames));
         }
-        black_box(passed)
     };
     let mut on = |reps: usize| {
-        let mut passed = 0u64;
         for _ in 0..reps {
-            let mut memo = LayoutMemo::default();
-            for (f, lt) in frames.iter() {
-                if let (Verdict::Pass, Some(frame)) =
-                    judge_frame(&table, &mut memo, f, lt.dlt(), true)
-                {
-                    observe(&mut delta, &frame, f.len() as u32, 1_700_000_000);
-                    passed += 1;
-                }
-            }
-            if delta.nearly_full() {
-                delta.clear();
-            }
+            black_box(tracking_on(&table, &frames, &mut delta));
         }
-        black_box(passed)
     };
     // Warm up both.
     for _ in 0..50 {

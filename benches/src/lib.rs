@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use dataplane::capfile::CaptureFile;
-use dataplane::filter::{Action, Block, FilterModel, PHY_80211};
-use dataplane::wire::{LinkType, MacAddr, MacTerm};
+use dataplane::filter::{Action, Block, FilterModel, FilterTable, PHY_80211};
+use dataplane::track::{observe, DeltaTable};
+use dataplane::verdict::{judge_frame, Verdict};
+use dataplane::wire::{Frame, LayoutMemo, LinkType, MacAddr, MacTerm};
 
 /// The repository's test data folder.
 pub fn testdata() -> PathBuf {
@@ -122,4 +124,45 @@ pub fn model(exact: usize, masks: usize, seen: &[MacAddr], hits: usize) -> Filte
         }
     }
     m
+}
+
+/// The distinct transmitters (source role) of `frames`, sorted: what the filter tables give
+/// terms to, so that lookups hit as well as miss.
+pub fn seen_addresses(frames: &FrameBlock) -> Vec<MacAddr> {
+    let mut seen: Vec<MacAddr> = frames
+        .iter()
+        .filter_map(|(f, lt)| Frame::parse(f, lt).ok()?.addresses().source)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen
+}
+
+/// One pass of a worker with tracking off: parse, decide and keep each frame. Returns the
+/// frames passed.
+pub fn tracking_off(table: &FilterTable, frames: &FrameBlock) -> u64 {
+    let mut passed = 0u64;
+    let mut memo = LayoutMemo::default();
+    for (f, lt) in frames.iter() {
+        let (v, frame) = judge_frame(table, &mut memo, f, lt.dlt(), true);
+        passed += (v == Verdict::Pass && frame.is_some()) as u64;
+    }
+    passed
+}
+
+/// [`tracking_off`] plus the delta-table update of every passed frame; the table is emptied
+/// when nearly full, as a hand-over would.
+pub fn tracking_on(table: &FilterTable, frames: &FrameBlock, delta: &mut DeltaTable) -> u64 {
+    let mut passed = 0u64;
+    let mut memo = LayoutMemo::default();
+    for (f, lt) in frames.iter() {
+        if let (Verdict::Pass, Some(frame)) = judge_frame(table, &mut memo, f, lt.dlt(), true) {
+            observe(delta, &frame, f.len() as u32, 1_700_000_000);
+            passed += 1;
+        }
+    }
+    if delta.nearly_full() {
+        delta.clear();
+    }
+    passed
 }

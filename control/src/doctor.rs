@@ -70,17 +70,25 @@ impl Finding {
     }
 }
 
-/// What to check.
-#[derive(Clone, Debug)]
+/// What to check (the `doctor` command's arguments).
+#[derive(Clone, Debug, clap::Args)]
 pub struct Request {
+    /// Interfaces to capture from.
     pub interfaces: Vec<String>,
-    /// Workers per source (AF_XDP needs a receive queue each).
+    /// Workers per source (an AF_XDP source needs a receive queue each).
+    #[arg(long, default_value_t = 1)]
     pub workers: u32,
-    /// Where the pcapng log goes, and how large a file grows before rotation.
+    /// The log directory to check the free space of.
+    #[arg(long, value_name = "DIR")]
     pub log_dir: Option<std::path::PathBuf>,
+    /// The log's rotation size (as `run --log-max-mb`).
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
     pub log_max_mb: u64,
-    /// TPACKET ring per worker (as `run --block-kib` and `--blocks`).
+    /// TPACKET ring block size per worker (as `run --block-kib`).
+    #[arg(long, value_name = "KIB", default_value_t = 1024)]
     pub block_kib: u64,
+    /// TPACKET ring blocks per worker (as `run --blocks`).
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub blocks: u64,
 }
 

@@ -75,23 +75,8 @@ enum Command {
     /// finding with the command that fixes it. Exit status 0 when nothing is wrong, 1 when a
     /// finding warns or fails.
     Doctor {
-        /// Interfaces to capture from.
-        interfaces: Vec<String>,
-        /// Workers per source (an AF_XDP source needs a receive queue each).
-        #[arg(long, default_value_t = 1)]
-        workers: u32,
-        /// The log directory to check the free space of.
-        #[arg(long, value_name = "DIR")]
-        log_dir: Option<PathBuf>,
-        /// The log's rotation size (as `run --log-max-mb`).
-        #[arg(long, value_name = "MB", default_value_t = 1024)]
-        log_max_mb: u64,
-        /// TPACKET ring block size per worker (as `run --block-kib`).
-        #[arg(long, value_name = "KIB", default_value_t = 1024)]
-        block_kib: u64,
-        /// TPACKET ring blocks per worker (as `run --blocks`).
-        #[arg(long, value_name = "N", default_value_t = 64)]
-        blocks: u64,
+        #[command(flatten)]
+        request: control::doctor::Request,
         /// Print the findings as one JSON object.
         #[arg(long)]
         json: bool,
@@ -170,24 +155,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out.flush()?;
             Ok(file_end(&file, end))
         }
-        Command::Doctor {
-            interfaces,
-            workers,
-            log_dir,
-            log_max_mb,
-            block_kib,
-            blocks,
-            json,
-        } => {
+        Command::Doctor { request, json } => {
             use control::doctor::{self, Level};
-            let findings = doctor::examine(&doctor::Request {
-                interfaces,
-                workers,
-                log_dir,
-                log_max_mb,
-                block_kib,
-                blocks,
-            });
+            let findings = doctor::examine(&request);
             let healthy = findings.iter().all(|f| f.level == Level::Ok);
             if json {
                 let list: Vec<_> = findings.iter().map(|f| f.render()).collect();

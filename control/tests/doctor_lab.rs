@@ -156,10 +156,9 @@ fn findings_are_true_for_lab_interfaces() {
         .and_then(|r| r.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{fix}"));
-    assert!(
-        fit <= avail_mib / 2 && fit * 2 >= avail_mib / 2 - 2,
-        "{fit} for {avail_mib} MiB"
-    );
+    // Within 5 % of half of it: other processes move MemAvailable between the two reads.
+    let half = avail_mib / 2;
+    assert!(fit.abs_diff(half) <= half / 20, "{fit} for {avail_mib} MiB");
 
     // A veth taken down: found, with the command that brings it up.
     ns.ip(&["link", "set", "vb", "down"]);

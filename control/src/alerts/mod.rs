@@ -12,6 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use dataplane::wire::MacAddr;
+
 use crate::scan::kismet::{adler32, device_key};
 use rate::{Limits, Unit};
 
@@ -147,13 +149,9 @@ pub struct Alert {
     pub hash: u32,
 }
 
+/// Kismet's spelling of an address (uppercase colon hex), all zeros for none.
 fn mac_text(m: Option<u64>) -> String {
-    let m = m.unwrap_or(0);
-    let o = m.to_be_bytes();
-    format!(
-        "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
-        o[2], o[3], o[4], o[5], o[6], o[7]
-    )
+    MacAddr::from_be_u64(m.unwrap_or(0)).to_string()
 }
 
 impl Alert {

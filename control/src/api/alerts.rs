@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::reply;
-use super::request::{only_keys, Ext};
+use super::request::{only_keys, since_arg, Ext};
 use super::AppState;
 use crate::alerts::rate::{self, Unit};
 use crate::alerts::{AlertError, Severity, Subject};
@@ -24,35 +24,24 @@ pub fn since(
     ext: Ext,
     dict: &Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let since_us = crate::messages::parse_since(since).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{since:?} is not a time (seconds since the epoch, sec.usec, or negative seconds)"
-        ))
-    })?;
     let list: Vec<Value> = state
         .messages
         .alerts
-        .since(since_us as f64 / 1e6)
+        .since(since_arg(since)? as f64 / 1e6)
         .iter()
         .map(|a| a.render())
         .collect();
-    if !wrapped || ext == Ext::ItJson {
+    if !wrapped {
         return reply::list(list, ext, dict);
     }
-    let list = match super::fields::from_dict(dict)? {
-        Some(f) => list
-            .iter()
-            .map(|v| super::fields::simplify(v, &f))
-            .collect(),
-        None => list,
-    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_micros() as f64 / 1e6);
-    reply::document(
-        json!({"kismet.alert.list": list, "kismet.alert.timestamp": now}),
+    reply::wrapped_list(
+        list,
         ext,
-        &Map::new(),
+        dict,
+        |list| json!({"kismet.alert.list": list, "kismet.alert.timestamp": now}),
     )
 }
 

@@ -225,38 +225,21 @@ pub fn messages(
     ext: Ext,
     dict: &Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let since_us = crate::messages::parse_since(since).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{since:?} is not a time (seconds since the epoch, sec.usec, or negative seconds)"
-        ))
-    })?;
     let list: Vec<Value> = state
         .messages
-        .since(since_us)
+        .since(super::request::since_arg(since)?)
         .iter()
         .map(|m| m.render())
         .collect();
-    if ext == Ext::ItJson {
-        return reply::list(list, ext, dict);
-    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let list = match crate::api::fields::from_dict(dict)? {
-        Some(f) => list
-            .iter()
-            .map(|v| crate::api::fields::simplify(v, &f))
-            .collect(),
-        None => list,
-    };
-    reply::document(
+    reply::wrapped_list(list, ext, dict, |list| {
         json!({
             "kismet.messagebus.list": list,
             "kismet.messagebus.timestamp": now,
-        }),
-        ext,
-        &Map::new(),
-    )
+        })
+    })
 }
 
 /// `/metrics`: Prometheus text exposition of the dataplane and control plane counters.

@@ -58,6 +58,25 @@ pub fn list(
     })
 }
 
+/// A list of records in Kismet's wrapper object (`wrap` puts the list in it, beside a
+/// timestamp): `.itjson` gives the records one per line without the wrapper; otherwise the
+/// dictionary's `fields` simplify each record inside it.
+pub fn wrapped_list(
+    records: Vec<Value>,
+    ext: Ext,
+    dict: &Map<String, Value>,
+    wrap: impl FnOnce(Vec<Value>) -> Value,
+) -> Result<HttpResponse, ApiError> {
+    if ext == Ext::ItJson {
+        return list(records, ext, dict);
+    }
+    let records = match fields::from_dict(dict)? {
+        Some(f) => records.iter().map(|v| fields::simplify(v, &f)).collect(),
+        None => records,
+    };
+    document(wrap(records), ext, &Map::new())
+}
+
 /// A command's success: `{"success": true, "status": ..., <extra>}`.
 pub fn command_ok(status: impl Into<String>, extra: Map<String, Value>) -> HttpResponse {
     let mut m = Map::new();

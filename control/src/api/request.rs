@@ -121,6 +121,16 @@ pub fn only_keys(dict: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiE
     }
 }
 
+/// Kismet's `last-time` path argument ([`crate::messages::parse_since`]) in microseconds since
+/// the epoch; a 400 naming the forms it takes otherwise.
+pub fn since_arg(since: &str) -> Result<u64, ApiError> {
+    crate::messages::parse_since(since).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{since:?} is not a time (seconds since the epoch, sec.usec, or negative seconds)"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

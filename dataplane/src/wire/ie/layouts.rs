@@ -114,7 +114,7 @@ impl ElementLayouts {
                 slot.heads[n] = u16::from_le_bytes([id, data.len() as u8]);
             }
             n += 1;
-            let wpa_seen = m.kept()[3].is_some();
+            let wpa_seen = m.wpa().is_some();
             m.see(id, data);
             if id == id::VENDOR && data.len() >= 4 && !wpa_seen {
                 if nv < MAX_VENDORS {
