@@ -57,6 +57,7 @@ pub struct FileConfig {
     pub admin_user: Option<String>,
     pub gpsd: Option<String>,
     pub admin_password: Option<String>,
+    pub admin_password_file: Option<PathBuf>,
     pub max_devices: Option<usize>,
     pub no_track_devices: Option<bool>,
     pub new_tx_alert: Option<u64>,

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod gps;
 pub mod json_kind;
 pub mod messages;
+pub mod privilege;
 pub mod scan;
 pub mod server;
 pub mod store;

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use actix_web::{web, App, HttpServer};
+use arc_swap::ArcSwap;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 
 use crate::api::{dispatch, AppState};
 
@@ -25,11 +28,37 @@ pub struct ServerConfig {
 /// A running server.
 pub struct Server {
     pub addrs: Vec<SocketAddr>,
+    /// What it was started with.
+    pub config: ServerConfig,
     handle: actix_web::dev::ServerHandle,
     thread: JoinHandle<io::Result<()>>,
+    cert: Option<Arc<CertSlot>>,
+}
+
+/// The certificate and key the server presents, replaceable while it runs: a reload after
+/// a renewal changes what new handshakes get, and no connection is dropped.
+#[derive(Debug)]
+struct CertSlot(ArcSwap<CertifiedKey>);
+
+impl ResolvesServerCert for CertSlot {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.load_full())
+    }
 }
 
 impl Server {
+    /// Reads the certificate and key files again and presents them from the next handshake
+    /// on. On an error the server keeps the ones it has.
+    pub fn reload_tls(&self) -> io::Result<()> {
+        match (&self.cert, &self.config.tls) {
+            (Some(slot), Some((cert, key))) => {
+                slot.0.store(Arc::new(load_certified_key(cert, key)?));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Stops accepting, finishes in-flight requests, and waits for the server thread.
     pub fn stop(self) {
         let h = self.handle.clone();
@@ -39,7 +68,7 @@ impl Server {
     }
 }
 
-fn load_tls(cert: &PathBuf, key: &PathBuf) -> io::Result<rustls::ServerConfig> {
+fn load_certified_key(cert: &PathBuf, key: &PathBuf) -> io::Result<CertifiedKey> {
     let bad = |what: &str, p: &PathBuf, e: String| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -63,12 +92,28 @@ fn load_tls(cert: &PathBuf, key: &PathBuf) -> io::Result<rustls::ServerConfig> {
     ))
     .map_err(|e| bad("key", key, e.to_string()))?
     .ok_or_else(|| bad("key", key, "no PEM private key in the file".into()))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| io::Error::other(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(|e| bad("certificate/key", cert, e.to_string()))
+    let signing = provider()
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| bad("key", key, e.to_string()))?;
+    let ck = CertifiedKey::new(certs, signing);
+    ck.keys_match()
+        .map_err(|e| bad("certificate/key", cert, e.to_string()))?;
+    Ok(ck)
+}
+
+fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+fn load_tls(slot: Arc<CertSlot>) -> io::Result<rustls::ServerConfig> {
+    Ok(
+        rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| io::Error::other(e.to_string()))?
+            .with_no_client_auth()
+            .with_cert_resolver(slot),
+    )
 }
 
 /// Restricts the calling thread to `cores` (no-op when empty or impossible).
@@ -87,13 +132,16 @@ fn pin_to(cores: &[usize]) {
 
 /// Binds and starts serving in a thread of its own (actix's server is not `Send`: it is
 /// built on the thread that runs it).
-pub fn start(cfg: &ServerConfig, state: AppState) -> io::Result<Server> {
-    let state = web::Data::new(state);
+pub fn start(cfg: &ServerConfig, state: web::Data<AppState>) -> io::Result<Server> {
+    let config = cfg.clone();
     let cfg = cfg.clone();
-    let tls = match &cfg.tls {
-        Some((cert, key)) => Some(load_tls(cert, key)?),
+    let cert = match &cfg.tls {
+        Some((cert, key)) => Some(Arc::new(CertSlot(ArcSwap::from_pointee(
+            load_certified_key(cert, key)?,
+        )))),
         None => None,
     };
+    let tls = cert.clone().map(load_tls).transpose()?;
     type Started = io::Result<(Vec<SocketAddr>, actix_web::dev::ServerHandle)>;
     let (tx, rx) = std::sync::mpsc::channel::<Started>();
     let thread = std::thread::Builder::new()
@@ -134,7 +182,9 @@ pub fn start(cfg: &ServerConfig, state: AppState) -> io::Result<Server> {
         .map_err(|_| io::Error::other("the HTTP server thread ended at start"))??;
     Ok(Server {
         addrs,
+        config,
         handle,
         thread,
+        cert,
     })
 }

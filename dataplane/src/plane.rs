@@ -203,6 +203,12 @@ impl Dataplane {
         self.started
     }
 
+    /// Moves the pcapng log to `log` (`None`: stop logging) without losing a frame; see
+    /// [`SinkThread::reconfigure_log`].
+    pub fn reconfigure_log(&self, log: Option<LogConfig>) -> io::Result<()> {
+        self.sink.reconfigure_log(log)
+    }
+
     /// Waits for the sink thread, which ends once every group has been closed (their
     /// workers hold the sink's ports), after flushing and closing the log. Sources cannot be
     /// added afterwards.

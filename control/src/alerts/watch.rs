@@ -34,6 +34,11 @@ impl DeviceWatch {
         }
     }
 
+    /// A new limit (a reload), counted over the same window.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
     /// One look at the counters at `now` (seconds, any monotonic origin).
     pub fn tick(&mut self, now: f64, stats: &DeviceStats, bus: &MessageBus) {
         self.samples.push_back((now, stats.learned));

@@ -61,7 +61,8 @@ pub struct AppState {
     pub messages: Arc<crate::messages::MessageBus>,
     /// The host's position (no fix without `--gpsd`).
     pub gps: Arc<crate::gps::Gps>,
-    pub body_limit: usize,
+    /// Largest request body in bytes (a reload may change it).
+    pub body_limit: std::sync::atomic::AtomicUsize,
     pub started: Instant,
     pub metrics: ControlMetrics,
 }
@@ -222,7 +223,12 @@ async fn handle(
         }
         new_session = who.new_session;
     }
-    let body = read_body(req, payload, state.body_limit).await?;
+    let body = read_body(
+        req,
+        payload,
+        state.body_limit.load(std::sync::atomic::Ordering::Relaxed),
+    )
+    .await?;
     let dict: Map<String, Value> = if req.method() == Method::POST {
         let ct = req
             .headers()

@@ -3,6 +3,7 @@
 pub mod devices;
 pub mod inspect;
 mod progress;
+mod reload;
 pub mod replay;
 pub mod run;
 

@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dataplane::filter::{FilterHandle, FilterTable};
 use dataplane::plane::Dataplane;
-use dataplane::sink::log::LogConfig;
 use dataplane::sink::thread::SinkReport;
 use dataplane::track::{TableSize, TrackHub};
 use dataplane::worker::CounterSnapshot;
@@ -25,7 +24,7 @@ use crate::datasource::open::RingDefaults;
 use crate::datasource::registry::{SourceError, SourceRegistry};
 use crate::filter_file;
 use crate::filters::FilterRegistry;
-use crate::messages::MessageBus;
+use crate::messages::{MessageBus, MSGFLAG_ERROR, MSGFLAG_INFO};
 use crate::scan::{FrameFeed, ScanService};
 use crate::server::{self, Server, ServerConfig};
 use crate::store::Store;
@@ -138,6 +137,10 @@ pub struct RunArgs {
     /// Admin user name for Basic login. [default: admin]
     #[arg(long)]
     pub admin_user: Option<String>,
+    /// A file holding the admin password (its first line), such as the one the Debian package
+    /// generates; `admin_password` in the config file and AIRSIFT_ADMIN_PASSWORD override it.
+    #[arg(long, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
     /// gpsd to take the host's position from (`/gps/location.json`), e.g. 127.0.0.1:2947.
     #[arg(long, value_name = "HOST:PORT")]
     pub gpsd: Option<String>,
@@ -161,36 +164,36 @@ pub struct RunArgs {
 
 /// `run`'s settings after flags, file and environment are merged.
 #[derive(Debug, Clone)]
-struct Settings {
-    sources: Vec<String>,
-    workers: Option<usize>,
-    cores: Option<Vec<usize>>,
-    link_type: LinkTypeArg,
-    log_dir: Option<PathBuf>,
-    log_max_mb: u64,
-    log_rotate_secs: u64,
-    filter: Option<PathBuf>,
-    pace: bool,
-    repeat: bool,
-    fanout: FanoutArg,
-    block_kib: usize,
-    blocks: usize,
-    block_timeout_ms: u64,
-    xdp_mode: String,
-    xdp_attach: String,
-    pass_malformed: bool,
-    listen: Option<String>,
-    state_dir: PathBuf,
-    tls: Option<(PathBuf, PathBuf)>,
-    body_limit: usize,
-    http_threads: usize,
-    admin_user: String,
-    admin_password: Option<String>,
-    gpsd: Option<String>,
-    max_devices: usize,
-    track_devices: bool,
-    new_tx_alert: u64,
-    json: bool,
+pub(crate) struct Settings {
+    pub(crate) sources: Vec<String>,
+    pub(crate) workers: Option<usize>,
+    pub(crate) cores: Option<Vec<usize>>,
+    pub(crate) link_type: LinkTypeArg,
+    pub(crate) log_dir: Option<PathBuf>,
+    pub(crate) log_max_mb: u64,
+    pub(crate) log_rotate_secs: u64,
+    pub(crate) filter: Option<PathBuf>,
+    pub(crate) pace: bool,
+    pub(crate) repeat: bool,
+    pub(crate) fanout: FanoutArg,
+    pub(crate) block_kib: usize,
+    pub(crate) blocks: usize,
+    pub(crate) block_timeout_ms: u64,
+    pub(crate) xdp_mode: String,
+    pub(crate) xdp_attach: String,
+    pub(crate) pass_malformed: bool,
+    pub(crate) listen: Option<String>,
+    pub(crate) state_dir: PathBuf,
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
+    pub(crate) body_limit: usize,
+    pub(crate) http_threads: usize,
+    pub(crate) admin_user: String,
+    pub(crate) admin_password: Option<String>,
+    pub(crate) gpsd: Option<String>,
+    pub(crate) max_devices: usize,
+    pub(crate) track_devices: bool,
+    pub(crate) new_tx_alert: u64,
+    pub(crate) json: bool,
 }
 
 fn value_enum<T: ValueEnum>(s: &str, key: &str) -> Result<T> {
@@ -268,10 +271,18 @@ impl Settings {
                 .admin_user
                 .or(f.admin_user)
                 .unwrap_or_else(|| "admin".into()),
-            admin_password: std::env::var(ADMIN_PASSWORD_ENV)
+            admin_password: match std::env::var(ADMIN_PASSWORD_ENV)
                 .ok()
                 .filter(|p| !p.is_empty())
-                .or(f.admin_password),
+                .or(f.admin_password)
+            {
+                Some(p) => Some(p),
+                None => a
+                    .admin_password_file
+                    .or(f.admin_password_file)
+                    .map(|p| read_password_file(&p))
+                    .transpose()?,
+            },
             gpsd: a.gpsd.or(f.gpsd),
             max_devices: a
                 .max_devices
@@ -282,6 +293,17 @@ impl Settings {
             json: a.json,
         })
     }
+}
+
+/// The first line of `path`, which must not be empty.
+fn read_password_file(path: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the admin password file {}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").trim_end();
+    if line.is_empty() {
+        bail!("the admin password file {} is empty", path.display());
+    }
+    Ok(line.to_string())
 }
 
 /// Totals printed at exit.
@@ -322,7 +344,10 @@ pub fn run(args: RunArgs) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
-    let st = Settings::resolve(args)?;
+    // SIGHUP (`systemctl reload airsift`) re-reads the config file; see `reload`.
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    let mut st = Settings::resolve(args.clone())?;
     if !matches!(
         st.xdp_mode.as_str(),
         "auto" | "copy" | "zerocopy" | "zero-copy"
@@ -373,13 +398,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         )),
     };
     let names = dataplane::sink::SourceNames::default();
-    let log = st.log_dir.as_ref().map(|dir| LogConfig {
-        dir: dir.clone(),
-        prefix: "airsift".into(),
-        max_bytes: st.log_max_mb << 20,
-        max_age: Duration::from_secs(st.log_rotate_secs),
-        names: names.clone(),
-    });
+    let log = super::reload::log_config(&st, &names);
     let mut plane =
         Dataplane::start(log, filters, st.pass_malformed).context("cannot start the dataplane")?;
     if let Some(hub) = track {
@@ -419,9 +438,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scan = api.as_ref().map(|p| p.scan.clone());
-    let server = match api {
-        Some(parts) => Some(parts.serve(&st, &sources, &messages, ncores)?),
-        None => None,
+    let (mut server, state) = match api {
+        Some(parts) => {
+            let (server, state) = parts.serve(&st, &sources, &messages, ncores)?;
+            (Some(server), Some(state))
+        }
+        None => (None, None),
     };
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
@@ -452,6 +474,18 @@ pub fn run(args: RunArgs) -> Result<()> {
             }
         }
         std::thread::sleep(Duration::from_millis(100));
+        if hup.swap(false, Ordering::Relaxed) {
+            if tty {
+                eprint!("\r\x1b[2K");
+            }
+            let live = super::reload::Live {
+                sources: &sources,
+                server: &mut server,
+                state: state.as_ref(),
+                device_watch: &mut device_watch,
+            };
+            reload(&args, &mut st, live, &messages);
+        }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             for note in sources.tick() {
@@ -489,6 +523,40 @@ pub fn run(args: RunArgs) -> Result<()> {
         bail!("capture ended with errors: {}", errors.join("; "));
     }
     Ok(())
+}
+
+/// Re-reads the config file and applies it (`super::reload`), telling the operator on standard
+/// error and the message bus what changed, what failed and what needs a restart.
+fn reload(args: &RunArgs, st: &mut Settings, live: super::reload::Live<'_>, bus: &MessageBus) {
+    let tell = |error: bool, text: String| {
+        eprintln!("airsift: reload: {text}");
+        let flag = if error { MSGFLAG_ERROR } else { MSGFLAG_INFO };
+        bus.post(flag, format!("reload: {text}"));
+    };
+    let Some(file) = &args.config else {
+        tell(
+            false,
+            "started without --config: nothing to read again".into(),
+        );
+        return;
+    };
+    match Settings::resolve(args.clone()) {
+        // One line (TOML's errors span several), so logs and the message bus keep it whole.
+        Err(e) => {
+            let why: Vec<String> = format!("{e:#}")
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty() && l != "|")
+                .collect();
+            tell(true, format!("{}; nothing changed", why.join(" ")))
+        }
+        Ok(new) => {
+            tell(false, format!("reading {}", file.display()));
+            for n in super::reload::apply(st, new, live) {
+                tell(n.error, n.text);
+            }
+        }
+    }
 }
 
 /// The control plane's pieces, opened before the capture starts (the capture filter comes
@@ -550,7 +618,7 @@ impl ApiParts {
         sources: &Arc<SourceRegistry>,
         messages: &Arc<MessageBus>,
         ncores: usize,
-    ) -> Result<Server> {
+    ) -> Result<(Server, actix_web::web::Data<AppState>)> {
         let worker_cores: Vec<usize> = sources
             .groups()
             .iter()
@@ -571,7 +639,7 @@ impl ApiParts {
                 Some(addr) => crate::gps::Gps::start(addr.clone(), messages.clone()),
                 None => Arc::new(crate::gps::Gps::default()),
             },
-            body_limit: st.body_limit,
+            body_limit: st.body_limit.into(),
             started: Instant::now(),
             metrics: ControlMetrics::default(),
         };
@@ -582,12 +650,13 @@ impl ApiParts {
             threads: st.http_threads,
             cores: free,
         };
-        let server = server::start(&cfg, state)?;
+        let state = actix_web::web::Data::new(state);
+        let server = server::start(&cfg, state.clone())?;
         for a in &server.addrs {
             let scheme = if st.tls.is_some() { "https" } else { "http" };
             eprintln!("airsift: REST API on {scheme}://{a}/");
         }
-        Ok(server)
+        Ok((server, state))
     }
 }
 

@@ -13,6 +13,7 @@ use dataplane::source::tpacket::{
 use dataplane::source::Source;
 
 use super::definition::{Definition, Kind};
+use crate::privilege::{self, Access, Caps};
 
 /// Ring settings from the command line and config file; a definition's options override
 /// `workers`, `cores`, `fanout`, `link_type`, `pace` and `repeat`.
@@ -61,12 +62,18 @@ pub enum OpenError {
     Missing(String),
     /// Anything else the kernel refused.
     Failed(String),
+    /// This process lacks a capability the source needs (the message names it and the fix):
+    /// retrying cannot help.
+    Privilege(String),
 }
 
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OpenError::Invalid(m) | OpenError::Missing(m) | OpenError::Failed(m) => f.write_str(m),
+            OpenError::Invalid(m)
+            | OpenError::Missing(m)
+            | OpenError::Failed(m)
+            | OpenError::Privilege(m) => f.write_str(m),
         }
     }
 }
@@ -111,10 +118,29 @@ pub fn ring_count(def: &Definition, d: &RingDefaults) -> usize {
         .max(1)
 }
 
+/// The capabilities `def` needs with `n` rings, checked against this process's before
+/// anything is opened.
+fn check_privileges(def: &Definition, n: usize) -> Result<(), OpenError> {
+    let o = &def.options;
+    let (access, kind) = match def.kind.as_ref().unwrap_or(&Kind::Tpacket) {
+        Kind::Pcap => return Ok(()),
+        Kind::Tpacket => (Access::Tpacket, "tpacket"),
+        Kind::Afxdp { .. } => (Access::AfXdp { sockets: n }, "afxdp"),
+    };
+    let tunes = o.channel.is_some() || (o.hop != Some(false) && o.channels.is_some());
+    let needs = privilege::needs(access, tunes, privilege::memlock_limit());
+    let subject = format!("source {kind}:{}", def.interface);
+    match privilege::check(&subject, &needs, Caps::current()) {
+        Some(m) => Err(OpenError::Privilege(m)),
+        None => Ok(()),
+    }
+}
+
 /// Opens the rings of `def`. `fanout_group` must be unique among this process's sources.
 pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Opened, OpenError> {
     let o = &def.options;
     let n = ring_count(def, d);
+    check_privileges(def, n)?;
     let link_type = o.link_type.clone().unwrap_or_else(|| d.link_type.clone());
     let iface = def.interface.as_str();
     match def.kind.as_ref().unwrap_or(&Kind::Tpacket) {

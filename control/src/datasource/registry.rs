@@ -313,6 +313,10 @@ impl SourceRegistry {
             if !e.closed {
                 let mut entries = self.lock();
                 if let Err(err) = self.start(&mut e, &entries) {
+                    if let OpenError::Privilege(m) = err {
+                        // Retrying cannot grant a capability: say so at start.
+                        return Err(SourceError::Conflict(format!("stored {m}")));
+                    }
                     notes.push(format!("{}: {err}; retrying", e.name));
                     e.error = Some(err.to_string());
                     e.next_retry = Some(Instant::now() + Duration::from_secs(1));
@@ -425,6 +429,16 @@ impl SourceRegistry {
         })
     }
 
+    /// The source whose definition text is `text` (trimmed), with whether it is closed: a
+    /// reload matches the config file's definitions to sources this way.
+    pub fn by_definition(&self, text: &str) -> Option<(String, bool)> {
+        let entries = self.lock();
+        // An open one first: a definition closed once and added again has two records.
+        let mut matching: Vec<&Entry> = entries.iter().filter(|e| e.text == text.trim()).collect();
+        matching.sort_by_key(|e| e.closed);
+        matching.first().map(|e| (e.uuid.clone(), e.closed))
+    }
+
     /// `add_source`: parses, checks, opens and starts; stores the source; returns its record.
     pub fn add(&self, text: &str) -> Result<Value, SourceError> {
         let def = definition::parse(text).map_err(|e| SourceError::Invalid(e.to_string()))?;
@@ -471,7 +485,7 @@ impl SourceRegistry {
         }
         self.start(&mut e, &entries).map_err(|err| match err {
             OpenError::Invalid(m) | OpenError::Missing(m) => SourceError::Invalid(m),
-            OpenError::Failed(m) => SourceError::Conflict(m),
+            OpenError::Failed(m) | OpenError::Privilege(m) => SourceError::Conflict(m),
         })?;
         if let Err(err) = self.save(&e) {
             e.stop();

@@ -223,6 +223,8 @@ pub struct ApiServer {
     pub addr: String,
     pub state_dir: PathBuf,
     child: Option<Child>,
+    /// Every line it wrote on standard error so far.
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ApiServer {
@@ -274,7 +276,14 @@ impl ApiServer {
         )
     }
 
-    fn launch(state_dir: &Path, mut cmd: Command, args: &[String], ns: Option<&str>) -> ApiServer {
+    /// `cmd` (an `airsift` however wrapped: `setpriv`, `ip netns exec`) with `args`; `ns`
+    /// names the namespace its API is in.
+    pub fn launch(
+        state_dir: &Path,
+        mut cmd: Command,
+        args: &[String],
+        ns: Option<&str>,
+    ) -> ApiServer {
         let mut child = cmd
             .args(args)
             .env("AIRSIFT_ADMIN_PASSWORD", PASSWORD)
@@ -301,11 +310,16 @@ impl ApiServer {
                 break url.split("://").nth(1).unwrap().to_string();
             }
         };
-        // Keep draining stderr so the server never blocks on it.
+        // Keep draining stderr so the server never blocks on it; tests may wait for lines.
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(
+            seen.lines().map(String::from).collect::<Vec<_>>(),
+        ));
+        let kept = lines.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            while err.read_line(&mut sink).unwrap_or(0) > 0 {
-                sink.clear();
+            let mut line = String::new();
+            while err.read_line(&mut line).unwrap_or(0) > 0 {
+                kept.lock().unwrap().push(line.trim_end().to_string());
+                line.clear();
             }
         });
         if let Some(ns) = ns {
@@ -315,6 +329,45 @@ impl ApiServer {
             addr,
             state_dir: state_dir.to_path_buf(),
             child: Some(child),
+            stderr: lines,
+        }
+    }
+
+    /// How many lines it has written on standard error so far.
+    pub fn stderr_lines(&self) -> usize {
+        self.stderr.lock().unwrap().len()
+    }
+
+    /// Waits for a line on standard error, from line `from` on, that contains `needle`, and
+    /// returns it with its index. The deadline only guards against a hang.
+    pub fn wait_stderr(&self, from: usize, needle: &str) -> (usize, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            {
+                let lines = self.stderr.lock().unwrap();
+                if let Some((i, l)) = lines
+                    .iter()
+                    .enumerate()
+                    .skip(from)
+                    .find(|(_, l)| l.contains(needle))
+                {
+                    return (i, l.clone());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no stderr line with {needle:?} after line {from}: {:#?}",
+                    &lines[from.min(lines.len())..]
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `sig` to the process.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        if let Some(c) = &self.child {
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            nix::sys::signal::kill(pid, sig).expect("signal airsift");
         }
     }
 

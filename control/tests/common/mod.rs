@@ -172,6 +172,11 @@ impl Injector {
         l.trim().to_string()
     }
 
+    /// Its process id (to interrupt a `--loop` run from another thread: it then reports).
+    pub fn pid(&self) -> i32 {
+        self.proc.0.id() as i32
+    }
+
     /// Sends and returns how many frames went out.
     pub fn send(&mut self) -> u64 {
         let stdin = self.stdin.as_mut().expect("stdin open");

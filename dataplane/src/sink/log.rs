@@ -124,6 +124,18 @@ impl RotatingLog {
         Ok(())
     }
 
+    /// The directory it writes to.
+    pub fn dir(&self) -> &Path {
+        &self.cfg.dir
+    }
+
+    /// New rotation limits, for the open file too (it rotates at its next write or tick if
+    /// it is already past them).
+    pub fn set_limits(&mut self, max_bytes: u64, max_age: Duration) {
+        self.cfg.max_bytes = max_bytes;
+        self.cfg.max_age = max_age;
+    }
+
     /// Files written so far, oldest first.
     pub fn files(&self) -> &[PathBuf] {
         &self.files

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::batch::{PassedBatch, SinkPort};
-use super::log::RotatingLog;
+use super::log::{LogConfig, RotatingLog};
 use super::stream::StreamHub;
 
 /// Buffers per worker (256 KiB each, touched only when used): the sink thread may fall this
@@ -49,21 +49,45 @@ pub struct SinkThread {
     /// mutex so that whoever holds the dataplane shared can still end it; only adding a
     /// worker and joining lock it, never the per-frame path).
     inner: Mutex<Option<(Sender<PassedBatch>, JoinHandle<SinkReport>)>>,
+    /// Log changes for the thread, each answered on its own channel.
+    changes: Sender<LogChange>,
     pub stats: Arc<SinkStats>,
+}
+
+/// A new log configuration (`None`: stop logging) and where to say whether it took.
+struct LogChange {
+    log: Option<LogConfig>,
+    reply: Sender<io::Result<()>>,
 }
 
 impl SinkThread {
     pub fn start(log: Option<RotatingLog>, hub: Arc<StreamHub>) -> io::Result<SinkThread> {
         let (full, full_rx) = bounded(QUEUE);
+        let (changes, changes_rx) = bounded(1);
         let stats = Arc::new(SinkStats::default());
         let st = stats.clone();
         let handle = std::thread::Builder::new()
             .name("airsift-sink".into())
-            .spawn(move || run(full_rx, log, hub, &st))?;
+            .spawn(move || run(full_rx, changes_rx, log, hub, &st))?;
         Ok(SinkThread {
             inner: Mutex::new(Some((full, handle))),
+            changes,
             stats,
         })
+    }
+
+    /// Moves the log to a new configuration between two batches, so no frame is lost or
+    /// written twice: the same directory keeps its open file under the new limits; another
+    /// directory (created if need be) gets a new file, after the current one is closed;
+    /// `None` closes the log. On an error (the new directory cannot be made) the log goes on
+    /// as it was. Waits for the thread's answer.
+    pub fn reconfigure_log(&self, log: Option<LogConfig>) -> io::Result<()> {
+        let (reply, answer) = bounded(1);
+        let gone = || io::Error::other("the sink thread has ended");
+        self.changes
+            .send(LogChange { log, reply })
+            .map_err(|_| gone())?;
+        answer.recv().map_err(|_| gone())?
     }
 
     /// A port for a new worker, with its own [`BUFFERS_PER_WORKER`] buffers (allocated as
@@ -100,8 +124,32 @@ impl SinkThread {
     }
 }
 
+/// Applies `change` to `log`; a log it replaces is closed and its files and frames move to
+/// `report`.
+fn apply(
+    change: Option<LogConfig>,
+    log: &mut Option<RotatingLog>,
+    report: &mut SinkReport,
+) -> io::Result<()> {
+    if let (Some(cfg), Some(l)) = (&change, log.as_mut()) {
+        if cfg.dir == l.dir() {
+            l.set_limits(cfg.max_bytes, cfg.max_age);
+            return Ok(());
+        }
+    }
+    let next = change.map(RotatingLog::new).transpose()?;
+    if let Some(mut old) = std::mem::replace(log, next) {
+        let closed = old.close();
+        report.files.extend_from_slice(old.files());
+        report.log_frames += old.frames();
+        closed?;
+    }
+    Ok(())
+}
+
 fn run(
     full: Receiver<PassedBatch>,
+    changes: Receiver<LogChange>,
     mut log: Option<RotatingLog>,
     hub: Arc<StreamHub>,
     stats: &SinkStats,
@@ -112,6 +160,12 @@ fn run(
         report.first_error.get_or_insert_with(|| e.to_string());
     };
     loop {
+        match changes.try_recv() {
+            Ok(c) => {
+                let _ = c.reply.send(apply(c.log, &mut log, &mut report));
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+        }
         let batch = match full.recv_timeout(TICK) {
             Ok(b) => b,
             Err(RecvTimeoutError::Timeout) => {
@@ -141,8 +195,8 @@ fn run(
         if let Err(e) = l.close() {
             note(e, 0, &mut report);
         }
-        report.files = l.files().to_vec();
-        report.log_frames = l.frames();
+        report.files.extend_from_slice(l.files());
+        report.log_frames += l.frames();
     }
     report.log_errors = stats.log_errors.load(Ordering::Relaxed);
     report

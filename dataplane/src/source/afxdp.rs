@@ -210,12 +210,12 @@ impl AfXdpSource {
             rx_ring_size: config.rx_ring_size,
         };
         let rx = match config.mode {
-            XdpMode::Copy => Rx::open(iface, config.queue, geometry, false)?,
+            XdpMode::Copy => Rx::open(iface, config.queue, geometry, false, &program)?,
             XdpMode::Auto | XdpMode::ZeroCopy => {
-                match Rx::open(iface, config.queue, geometry, true) {
+                match Rx::open(iface, config.queue, geometry, true, &program) {
                     Ok(rx) => rx,
                     Err(e) => {
-                        let rx = Rx::open(iface, config.queue, geometry, false)?;
+                        let rx = Rx::open(iface, config.queue, geometry, false, &program)?;
                         notices.push(format!(
                             "zero-copy {}refused: {e}; using copy mode",
                             if config.mode == XdpMode::ZeroCopy {

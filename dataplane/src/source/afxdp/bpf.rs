@@ -10,7 +10,7 @@
 use std::ffi::{CStr, CString};
 use std::io;
 use std::mem::{offset_of, size_of};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use libbpf_sys as sys;
 
@@ -45,6 +45,31 @@ pub fn create_xskmap(name: &CStr, entries: u32) -> io::Result<OwnedFd> {
         )
     };
     owned_fd(ret, "creating the XSKMAP")
+}
+
+/// Puts the AF_XDP socket `xsk` into the XSKMAP `map` at `queue`: the redirect program
+/// sends that queue's frames to it. The kernel takes the entry out when the socket closes.
+pub fn xskmap_insert(map: &OwnedFd, queue: u32, xsk: RawFd) -> io::Result<()> {
+    let key: u32 = queue;
+    let value: i32 = xsk;
+    // SAFETY: `key` and `value` are live 4-byte integers, the key and value sizes the map was
+    // created with; the call only reads them during the call.
+    let ret = unsafe {
+        sys::bpf_map_update_elem(
+            map.as_raw_fd(),
+            (&key as *const u32).cast(),
+            (&value as *const i32).cast(),
+            0,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(from_syscall_ret(
+            ret,
+            "adding the AF_XDP socket to the XDP program's XSKMAP",
+        ))
+    }
 }
 
 /// Loads an XDP program; a verifier rejection carries the verifier's log in the error.

@@ -9,8 +9,10 @@
 //! program also outlives the process (libbpf never detaches it), on exit and on a crash.
 //!
 //! So airsift loads the same redirect program itself, named [`PROGRAM_NAME`], with an
-//! XSKMAP named `xsks_map`, and attaches it through a BPF link in the mode it wants. libbpf
-//! finds an attached program with an `xsks_map` and only adds the socket to that map.
+//! XSKMAP named `xsks_map`, and attaches it through a BPF link in the mode it wants. Sockets
+//! are created with libbpf's program handling off, and [`XdpProgram::add_socket`] puts each
+//! into the map: libbpf would look the attached program and map up by id instead, which the
+//! kernel allows only with `CAP_SYS_ADMIN`.
 //! The link ties the attachment to a descriptor: dropping the [`XdpProgram`] detaches it,
 //! and so does the process dying, however it dies.
 //!
@@ -49,12 +51,19 @@ const MIN_MAP_ENTRIES: u32 = 256;
 pub struct XdpProgram {
     /// The BPF link: the attachment lives exactly as long as this descriptor.
     _link: OwnedFd,
+    /// The XSKMAP the program redirects through, for adding sockets.
+    map: OwnedFd,
     id: u32,
     attach: XdpAttach,
     map_entries: u32,
 }
 
 impl XdpProgram {
+    /// Steers queue `queue`'s frames to the AF_XDP socket `xsk`.
+    pub fn add_socket(&self, queue: u32, xsk: RawFd) -> io::Result<()> {
+        bpf::xskmap_insert(&self.map, queue, xsk)
+    }
+
     /// The kernel's id for the program (`ip link` shows it as `prog/xdp id N`).
     pub fn id(&self) -> u32 {
         self.id
@@ -283,10 +292,11 @@ fn load_and_link(
             }
         },
     };
-    // The link holds the program, and the program holds the map: our own descriptors for
-    // them can close now.
+    // The link holds the program: our descriptor for it can close now. The map's stays, to
+    // add sockets to.
     Ok(XdpProgram {
         _link: link,
+        map,
         id,
         attach,
         map_entries,

@@ -25,6 +25,7 @@ use afxdp::PENDING_LEN;
 use arraydeque::{ArrayDeque, Wrapping};
 
 use super::errors::{context, from_afxdp};
+use super::program::XdpProgram;
 use super::sys;
 
 /// The UMEM is private to this source; `()` is `afxdp`'s per-frame user data, unused.
@@ -62,10 +63,16 @@ pub struct Rx {
 }
 
 impl Rx {
-    /// Maps a UMEM, binds a socket to `iface`/`queue` asking for zero-copy or copy mode, and
-    /// gives every frame to the kernel. An XDP program redirecting to the interface's
-    /// `xsks_map` must already be attached: libbpf only adds the socket to that map.
-    pub fn open(iface: &str, queue: u32, geometry: Geometry, zero_copy: bool) -> io::Result<Rx> {
+    /// Maps a UMEM, binds a socket to `iface`/`queue` asking for zero-copy or copy mode, adds
+    /// it to `program`'s map (the program attached to `iface`), and gives every frame to the
+    /// kernel.
+    pub fn open(
+        iface: &str,
+        queue: u32,
+        geometry: Geometry,
+        zero_copy: bool,
+        program: &XdpProgram,
+    ) -> io::Result<Rx> {
         // Declared first, dropped last: on an early return the frame handles (dropped in
         // reverse order of declaration) go while the mapping they point into still exists.
         let _mapping: Arc<MmapArea<'static, ()>>;
@@ -86,6 +93,7 @@ impl Rx {
             copy_mode: !zero_copy,
             tx_ring_size: 0,
             rx_ring_size: geometry.rx_ring_size,
+            inhibit_prog_load: true,
         };
         let (socket, rx) = Socket::new_rx(
             umem.clone(),
@@ -95,7 +103,9 @@ impl Rx {
             options,
         )
         .map_err(|e| socket_error(e, iface, queue, zero_copy))?;
+        // The UMEM's first socket takes over its descriptor.
         let fd = sys::umem_fd(&umem);
+        program.add_socket(queue, fd)?;
         // Into the struct first, so that any error below drops the parts in order.
         let mut rx = Rx {
             received: Box::new(ArrayDeque::new()),
