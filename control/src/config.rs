@@ -97,6 +97,41 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("source = 5").is_err());
     }
 
+    /// The package's `/etc/airsift/airsift.toml` names every key (most commented out), each
+    /// spelled so that the file still parses with all of them uncommented.
+    #[test]
+    fn the_packaged_config_has_every_key() {
+        let text = include_str!("../debian/airsift.toml");
+        let settings: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter(|l| {
+                l.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                })
+            })
+            .collect();
+        let all = settings.join("\n");
+        toml::from_str::<FileConfig>(&all).unwrap_or_else(|e| panic!("{e}\n{all}"));
+        let keys: Vec<&str> = settings
+            .iter()
+            .map(|l| l.split(" = ").next().unwrap())
+            .collect();
+        let src = include_str!("config.rs");
+        let body = &src[src.find("pub struct FileConfig {").unwrap()..];
+        let body = &body[..body.find("\n}").unwrap()];
+        let fields: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub "))
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+            .map(|k| if k == "repeat" { "loop" } else { k })
+            .collect();
+        assert!(fields.len() > 30, "{fields:?}");
+        for f in fields {
+            assert!(keys.contains(&f), "the packaged config lacks {f}");
+        }
+    }
+
     #[test]
     fn unknown_keys_are_refused() {
         let e = toml::from_str::<FileConfig>("lsiten = \"x\"")
