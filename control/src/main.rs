@@ -174,10 +174,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Run(args) => {
-            run::run(*args)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run(args) => run::run(*args),
     }
 }
 

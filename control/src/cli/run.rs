@@ -337,8 +337,10 @@ impl Settings {
 }
 
 /// Runs the dataplane (and the REST API) until SIGINT/SIGTERM; without the API, also until
-/// every finite source has ended.
-pub fn run(args: RunArgs) -> Result<()> {
+/// every finite source has ended. An error is one that kept it from starting (the caller's
+/// exit status 2, which the packaged unit does not restart on: a restart cannot fix it); a
+/// capture that ran and ended with errors is exit status 1.
+pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
     // First of all, so a signal during start-up still ends the run cleanly.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -520,9 +522,10 @@ pub fn run(args: RunArgs) -> Result<()> {
     let sink = sources.plane().shutdown();
     print_totals(&totals, &sink, &errors, seconds, st.json)?;
     if !errors.is_empty() {
-        bail!("capture ended with errors: {}", errors.join("; "));
+        eprintln!("airsift: capture ended with errors: {}", errors.join("; "));
+        return Ok(std::process::ExitCode::from(1));
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Re-reads the config file and applies it (`super::reload`), telling the operator on standard
