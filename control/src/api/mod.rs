@@ -15,6 +15,7 @@ pub mod reply;
 pub mod request;
 pub mod routes;
 pub mod scan;
+pub mod ui;
 
 use std::collections::hash_map::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +35,15 @@ use crate::store::Store;
 use error::ApiError;
 use routes::{Access, Route};
 
+/// Request durations by status class (`code_class` = `2xx`, `4xx`, ...).
+pub type DurationFamily = prometheus_client::metrics::family::Family<
+    [(&'static str, &'static str); 1],
+    prometheus_client::metrics::histogram::Histogram,
+    fn() -> prometheus_client::metrics::histogram::Histogram,
+>;
+
 /// Counters of the control plane itself, for `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ControlMetrics {
     pub requests: AtomicU64,
     pub client_errors: AtomicU64,
@@ -47,6 +55,53 @@ pub struct ControlMetrics {
     pub scan_reports_accepted: AtomicU64,
     /// Reports rejected (and listed) in those requests.
     pub scan_reports_rejected: AtomicU64,
+    /// Seconds from [`dispatch`] entry to the response (a stream's head, not its end).
+    pub http_request_duration: DurationFamily,
+}
+
+impl ControlMetrics {
+    /// Buckets 0.5 ms, 1 ms, 2 ms ... 8.192 s (doubling), then +Inf.
+    fn duration_histogram() -> prometheus_client::metrics::histogram::Histogram {
+        prometheus_client::metrics::histogram::Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 15),
+        )
+    }
+
+    /// Counts one answered request in the latency histogram.
+    pub fn observe_request(&self, status: actix_web::http::StatusCode, took: std::time::Duration) {
+        let class = match status.as_u16() / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        };
+        self.http_request_duration
+            .get_or_create(&[("code_class", class)])
+            .observe(took.as_secs_f64());
+    }
+}
+
+impl Default for ControlMetrics {
+    fn default() -> Self {
+        let http_request_duration =
+            DurationFamily::new_with_constructor(ControlMetrics::duration_histogram as fn() -> _);
+        // The usual classes exist from the start, so a rate over them never misses its first
+        // request.
+        for class in ["2xx", "4xx", "5xx"] {
+            drop(http_request_duration.get_or_create(&[("code_class", class)]));
+        }
+        ControlMetrics {
+            requests: AtomicU64::default(),
+            client_errors: AtomicU64::default(),
+            server_errors: AtomicU64::default(),
+            filter_changes: AtomicU64::default(),
+            scan_requests: AtomicU64::default(),
+            scan_reports_accepted: AtomicU64::default(),
+            scan_reports_rejected: AtomicU64::default(),
+            http_request_duration,
+        }
+    }
 }
 
 /// Everything a handler can reach.
@@ -120,6 +175,7 @@ pub async fn dispatch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let started = Instant::now();
     state.metrics.requests.fetch_add(1, Ordering::Relaxed);
     let resp = match handle(&req, payload, &state).await {
         Ok(r) => r,
@@ -131,9 +187,18 @@ pub async fn dispatch(
                 state.metrics.client_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = req.path(), status = e.status.as_u16(), error = %e.message, "request refused");
             }
-            actix_web::ResponseError::error_response(&e)
+            let mut r = actix_web::ResponseError::error_response(&e);
+            // A script's request (the status page's) gets no Basic challenge: a browser would
+            // answer one with its own login dialog instead of letting the page show its form.
+            if req.headers().contains_key("x-requested-with") {
+                r.headers_mut().remove(header::WWW_AUTHENTICATE);
+            }
+            r
         }
     };
+    state
+        .metrics
+        .observe_request(resp.status(), started.elapsed());
     resp
 }
 
@@ -275,6 +340,8 @@ async fn run(
     };
     match route {
         Route::OpenApi => Ok(openapi::reply()),
+        Route::Ui(asset) => Ok(ui::serve(asset, req, state)),
+        Route::UiLogout => Ok(ui::logout(req, state)),
         Route::CheckSession => Ok(reply::command_ok("session is valid", Map::new())),
         Route::CheckLogin => Ok(reply::command_ok("login is valid", Map::new())),
         Route::KeyGenerate => auth_routes::generate(&state.auth, dict),

@@ -248,21 +248,24 @@ pub fn metrics(state: &AppState) -> HttpResponse {
     use prometheus_client::metrics::counter::Counter;
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::gauge::Gauge;
-    use prometheus_client::registry::Registry;
+    use prometheus_client::registry::{Registry, Unit};
 
     let mut reg = Registry::with_prefix("airsift");
     let dp = &state.dataplane;
+    let source_family = |get: &dyn Fn(&CounterSnapshot) -> u64| {
+        let fam = Family::<Vec<(String, String)>, Counter>::default();
+        for (number, sname, c) in dp.sources.counters() {
+            fam.get_or_create(&vec![
+                ("source".into(), number.to_string()),
+                ("source_name".into(), sname),
+            ])
+            .inc_by(get(&c));
+        }
+        fam
+    };
     let worker_family =
         |reg: &mut Registry, name: &str, help: &str, get: &dyn Fn(&CounterSnapshot) -> u64| {
-            let fam = Family::<Vec<(String, String)>, Counter>::default();
-            for (number, sname, c) in dp.sources.counters() {
-                fam.get_or_create(&vec![
-                    ("source".into(), number.to_string()),
-                    ("source_name".into(), sname),
-                ])
-                .inc_by(get(&c));
-            }
-            reg.register(name, help, fam);
+            reg.register(name, help, source_family(get));
         };
     worker_family(
         &mut reg,
@@ -270,7 +273,12 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         "Frames taken from the capture source",
         &|c| c.frames,
     );
-    worker_family(&mut reg, "bytes", "Bytes of captured frames", &|c| c.bytes);
+    reg.register_with_unit(
+        "captured",
+        "Bytes of captured frames",
+        Unit::Bytes,
+        source_family(&|c| c.bytes),
+    );
     worker_family(
         &mut reg,
         "passed",
@@ -416,9 +424,10 @@ pub fn metrics(state: &AppState) -> HttpResponse {
     // during which the scan writer waits.
     let model = Gauge::<i64>::default();
     model.set(state.scan.approx_memory_bytes() as i64);
-    reg.register(
-        "scan_model_bytes",
+    reg.register_with_unit(
+        "scan_model",
         "Estimated memory of the scan devices, datasources and their indexes",
+        Unit::Bytes,
         model,
     );
     let subs = Gauge::<i64>::default();
@@ -426,10 +435,18 @@ pub fn metrics(state: &AppState) -> HttpResponse {
     reg.register("stream_subscribers", "Live pcapng stream subscribers", subs);
     let up = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
     up.set(state.started.elapsed().as_secs_f64());
-    reg.register(
-        "uptime_seconds",
+    reg.register_with_unit(
+        "uptime",
         "Seconds since the control plane started",
+        Unit::Seconds,
         up,
+    );
+    reg.register_with_unit(
+        "http_request_duration",
+        "REST request latency, from the request's dispatch to its response head, by status \
+         class",
+        Unit::Seconds,
+        m.http_request_duration.clone(),
     );
     let mut out = String::new();
     let _ = encode(&mut out, &reg);

@@ -26,6 +26,10 @@ pub enum Access {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     OpenApi,
+    /// The status page and its assets (`/`, `/ui/app.js`, `/ui/app.css`).
+    Ui(super::ui::Asset),
+    /// `POST /ui/logout`: ends the page's session.
+    UiLogout,
     CheckSession,
     CheckLogin,
     KeyGenerate,
@@ -162,7 +166,7 @@ impl SourceCommand {
 impl Route {
     pub fn access(&self) -> Access {
         match self {
-            Route::OpenApi => Access::Public,
+            Route::OpenApi | Route::Ui(_) | Route::UiLogout => Access::Public,
             Route::CheckSession => Access::AnyRole,
             Route::CheckLogin | Route::KeyGenerate | Route::KeyRevoke | Route::KeyList(_) => {
                 Access::Admin
@@ -652,6 +656,35 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "this API description",
         keys: &[],
     },
+    RouteDoc {
+        methods: R,
+        path: "/",
+        access: Access::Public,
+        summary: "the status page (HTML; it logs in with the session cookie, or ?KISMET=KEY \
+                  turns an API key into that cookie and redirects to /)",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: R,
+        path: "/ui/app.js",
+        access: Access::Public,
+        summary: "the status page's script",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: R,
+        path: "/ui/app.css",
+        access: Access::Public,
+        summary: "the status page's style sheet",
+        keys: &[],
+    },
+    RouteDoc {
+        methods: W,
+        path: "/ui/logout",
+        access: Access::Public,
+        summary: "ends the login session in the KISMET cookie and expires the cookie",
+        keys: &[],
+    },
 ];
 
 fn read_ext(seg: &str, stem: &str) -> Option<Ext> {
@@ -672,7 +705,9 @@ fn methods(r: &Route) -> &'static [&'static str] {
         | Route::CheckLogin
         | Route::Metrics
         | Route::Stream
-        | Route::OpenApi => R,
+        | Route::OpenApi
+        | Route::Ui(_) => R,
+        Route::UiLogout => W,
         Route::SourceCommand {
             command: SourceCommand::SetChannel | SourceCommand::SetHop,
             ..
@@ -841,6 +876,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         return Ok(r);
     }
     let r = match segs.as_slice() {
+        [] => Some(Route::Ui(super::ui::Asset::Page)),
+        ["ui", "app.js"] => Some(Route::Ui(super::ui::Asset::Script)),
+        ["ui", "app.css"] => Some(Route::Ui(super::ui::Asset::Style)),
+        ["ui", "logout"] => Some(Route::UiLogout),
         ["openapi.json"] => Some(Route::OpenApi),
         ["session", seg] if matches!(split_ext(seg), ("check_session", None | Some(Ext::Json))) => {
             Some(Route::CheckSession)

@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod apikey;
-mod credentials;
+pub(crate) mod credentials;
 mod password;
 mod role;
 mod secret;
@@ -305,6 +305,15 @@ impl Auth {
         } else {
             AuthError::Missing
         })
+    }
+
+    /// Ends every login session named in a `Cookie` header (a logout); API keys in it stay
+    /// valid. Returns how many ended.
+    pub fn end_sessions(&self, cookie_header: &str) -> usize {
+        credentials::cookie_values(cookie_header, COOKIE_NAME)
+            .take(MAX_CANDIDATES)
+            .filter(|t| self.sessions.end(t))
+            .count()
     }
 
     /// Live login sessions.

@@ -85,6 +85,11 @@ impl Sessions {
             .is_some_and(|s| s.expires > Instant::now())
     }
 
+    /// Ends the session with this token, if there is one (a logout).
+    pub(crate) fn end(&self, token: &str) -> bool {
+        self.map().remove(&digest(token.as_bytes())).is_some()
+    }
+
     /// Live sessions; drops the expired ones on the way.
     pub(crate) fn count(&self) -> usize {
         let now = Instant::now();

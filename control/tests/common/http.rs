@@ -77,6 +77,14 @@ pub fn b64(s: &str) -> String {
 /// from a thread inside that namespace (a socket stays in the namespace it was made in).
 static IN_NS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
 
+/// Connections to `addr` are made from inside network namespace `ns` from now on.
+pub fn reach_in_namespace(addr: &str, ns: &str) {
+    IN_NS
+        .lock()
+        .unwrap()
+        .push((addr.to_string(), ns.to_string()));
+}
+
 /// A connection to a test server (made inside its namespace when it runs in one).
 pub fn connect_to(addr: &str) -> TcpStream {
     connect(addr)
@@ -208,6 +216,14 @@ pub fn raw(
             r.read_exact(&mut chunk).unwrap();
             body.extend_from_slice(&chunk[..n]);
         }
+    } else if let Some(n) = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+    {
+        // A peer that keeps the connection open despite `Connection: close` (chromedriver)
+        // has still said how long its body is.
+        let _ = r.by_ref().take(n).read_to_end(&mut body);
     } else {
         let _ = r.read_to_end(&mut body);
     }
