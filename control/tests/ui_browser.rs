@@ -76,16 +76,25 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     );
     let s = &airsift.api;
     let admin = Cred::admin();
-    // Two access points with a position, from a phone's scan report.
+    // From a phone's scan report: two access points with a position, and 28 without whose
+    // SSIDs a search finds (two pages of 25; the capture teaches the store its own APs too).
+    let mut reports = vec![
+        json!({"bssid": "AA:BB:CC:00:00:01", "ssid": "cafe", "capabilities": "[WPA2-PSK-CCMP][ESS]",
+               "channel": 6, "signal": -60, "lat": 52.52, "lon": 13.40}),
+        json!({"bssid": "AA:BB:CC:00:00:02", "ssid": "library", "capabilities": "[ESS]",
+               "channel": 11, "signal": -71, "lat": 52.51, "lon": 13.39}),
+    ];
+    for i in 3..=30 {
+        reports.push(
+            json!({"bssid": format!("AA:BB:CC:00:01:{i:02X}"), "ssid": format!("zz-page-{i:02}"),
+                            "capabilities": "[ESS]", "channel": 1, "signal": -80}),
+        );
+    }
     let r = s.post_json(
         "/phy/phy80211/scan/scan_report.cmd",
         &admin,
         &json!({"source_uuid": "5fe308bd-0000-4000-8000-00000000ab01", "source_name": "phone",
-                "reports": [
-                    {"bssid": "AA:BB:CC:00:00:01", "ssid": "cafe", "capabilities": "[WPA2-PSK-CCMP][ESS]",
-                     "channel": 6, "signal": -60, "lat": 52.52, "lon": 13.40},
-                    {"bssid": "AA:BB:CC:00:00:02", "ssid": "library", "capabilities": "[ESS]",
-                     "channel": 11, "signal": -71, "lat": 52.51, "lon": 13.39}]}),
+                "reports": reports}),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let key = s
@@ -218,6 +227,19 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     browser.wait_for(
         "both located access points on the map",
         "return document.getElementById('ap-map').dataset.points === '2'",
+    );
+    browser.type_into("#device-query", "zz-page");
+    browser.click("#device-search button[type=submit]");
+    browser.wait_for(
+        "the first page of the search",
+        "return document.getElementById('device-count').textContent === '1-25 of 28' \
+           && document.querySelectorAll('#device-list tbody tr').length === 25",
+    );
+    browser.click("#device-next");
+    browser.wait_for(
+        "the second page",
+        "return document.getElementById('device-count').textContent === '26-28 of 28' \
+           && document.querySelectorAll('#device-list tbody tr').length === 3",
     );
     browser.type_into("#device-query", "caf");
     browser.click("#device-search button[type=submit]");

@@ -2,7 +2,8 @@
 // airsift's status page. It polls the REST API (the same endpoints scripts use: stats once a
 // second, filter and datasources every two, devices every five), keeps five minutes of
 // rates for the charts, and changes filters and datasources through the API. No framework,
-// no build step: the types below are JSDoc, checked by `tsc --checkJs` where it is available.
+// no build step: the types below are JSDoc, checked by `tsc --checkJs --strict`
+// (control/tests/ui_types.rs).
 "use strict";
 
 const POLL_MS = 1000;
@@ -14,7 +15,10 @@ const MAP_MAX = 5000;
 const COLORS = ["#1f6feb", "#2da44e", "#bf8700", "#cf222e", "#8250df", "#1b7c83", "#6e7781"];
 const BLOCKS = ["source", "destination", "network", "other", "any"];
 
-/** @param {string} id @returns {any} */
+/**
+ * @param {string} id
+ * @returns {any}
+ */
 function $(id) {
   const e = document.getElementById(id);
   if (!e) throw new Error("no element #" + id);
@@ -75,7 +79,10 @@ function push(m, name, v) {
   while (s.length > HISTORY) s.shift();
 }
 
-/** Pads series that got no value this tick (a source that went away reads 0). @param {Series} m */
+/**
+ * Pads series that got no value this tick (a source that went away reads 0).
+ * @param {Series} m
+ */
 function pad(m) {
   for (const s of m.values()) {
     while (s.length < view.times.length) s.push(0);
@@ -83,13 +90,21 @@ function pad(m) {
   }
 }
 
-/** Per-second rate of counter `key` between two snapshots. @param {any} now @param {any} before @param {string} key @param {number} secs */
+/**
+ * Per-second rate of counter `key` between two snapshots.
+ * @param {any} now
+ * @param {any} before
+ * @param {string} key
+ * @param {number} secs
+ */
 function rate(now, before, key, secs) {
   if (!before || secs <= 0) return 0;
   return Math.max(0, ((now[key] || 0) - (before[key] || 0)) / secs);
 }
 
-/** @param {number} n */
+/**
+ * @param {number} n
+ */
 function fmt(n) {
   if (n >= 1e6) return (n / 1e6).toFixed(2) + "M";
   if (n >= 1e4) return (n / 1e3).toFixed(1) + "k";
@@ -133,7 +148,11 @@ function chart(canvas, m, legend) {
   canvas.dataset.samples = String(view.times.length);
 }
 
-/** Replaces a table body's rows. @param {string} id @param {Array<Array<string | Node>>} rows */
+/**
+ * Replaces a table body's rows.
+ * @param {string} id
+ * @param {Array<Array<string | Node>>} rows
+ */
 function rows(id, rows) {
   const body = $(id).querySelector("tbody");
   body.textContent = "";
@@ -148,7 +167,12 @@ function rows(id, rows) {
   }
 }
 
-/** A button that runs `action`, shown only to the admin. @param {string} label @param {() => Promise<void>} action @param {string} errorId */
+/**
+ * A button that runs `action`, shown only to the admin.
+ * @param {string} label
+ * @param {() => Promise<void>} action
+ * @param {string} errorId
+ */
 function button(label, action, errorId) {
   const b = document.createElement("button");
   b.type = "button";
@@ -248,7 +272,10 @@ const DEVICE_FIELDS = [
   "kismet.device.base.location/kismet.common.location.avg_loc/kismet.common.location.geopoint",
 ];
 
-/** Escapes a search for the API's regex pairs (a literal, case-insensitive match). @param {string} q */
+/**
+ * Escapes a search for the API's regex pairs (a literal, case-insensitive match).
+ * @param {string} q
+ */
 function literal(q) {
   return "(?i)" + q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -278,7 +305,10 @@ async function devices() {
   map(recent);
 }
 
-/** A scatter of the located access points, longitude across, latitude up. @param {any[]} list */
+/**
+ * A scatter of the located access points, longitude across, latitude up.
+ * @param {any[]} list
+ */
 function map(list) {
   /** @type {HTMLCanvasElement} */
   const canvas = $("ap-map");
@@ -306,7 +336,10 @@ function map(list) {
   }
 }
 
-/** Polls; `all` refreshes the slower views now too. @param {boolean} [all] */
+/**
+ * Polls; `all` refreshes the slower views now too.
+ * @param {boolean} [all]
+ */
 async function refresh(all) {
   try {
     await stats();
@@ -314,17 +347,19 @@ async function refresh(all) {
     if (all || view.tick % 5 === 0) await devices();
     view.tick++;
   } catch (e) {
-    if (e instanceof Unauthorized) { stop(); showLogin(""); return; }
+    if (e instanceof Unauthorized) { stopPolling(); showLogin(""); return; }
     $("status").textContent = "error: " + (e instanceof Error ? e.message : String(e));
   }
 }
 
-function stop() {
+function stopPolling() {
   if (view.timer !== undefined) clearInterval(view.timer);
   view.timer = undefined;
 }
 
-/** @param {string} message */
+/**
+ * @param {string} message
+ */
 function showLogin(message) {
   $("app").hidden = true;
   $("logout").hidden = true;
@@ -340,12 +375,16 @@ async function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
-  stop();
+  stopPolling();
   await refresh(true);
   view.timer = window.setInterval(() => { refresh(false); }, POLL_MS);
 }
 
-/** Basic credentials for any UTF-8 user and password. @param {string} user @param {string} password */
+/**
+ * Basic credentials for any UTF-8 user and password.
+ * @param {string} user
+ * @param {string} password
+ */
 function basic(user, password) {
   const bytes = new TextEncoder().encode(user + ":" + password);
   let s = "";
@@ -362,7 +401,7 @@ $("login-form").onsubmit = async (/** @type {Event} */ e) => {
 };
 
 $("logout").onclick = async () => {
-  stop();
+  stopPolling();
   await fetch("/ui/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: "{}" });
   showLogin("logged out");
 };

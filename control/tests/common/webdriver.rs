@@ -59,9 +59,20 @@ impl Browser {
             .expect("chromedriver (CI installs chromium-driver)");
         let proc = Proc(child);
         http::reach_in_namespace(&driver, &ns.name);
+        // Listening first (a connection from inside the namespace), then ready.
+        let ns_name = ns.name.clone();
+        super::wait_until("chromedriver listening", Duration::from_secs(60), || {
+            let (ns_name, port) = (ns_name.clone(), port);
+            std::thread::spawn(move || {
+                let f = std::fs::File::open(format!("/run/netns/{ns_name}")).unwrap();
+                nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            })
+            .join()
+            .unwrap_or(false)
+        });
         super::wait_until("chromedriver ready", Duration::from_secs(60), || {
-            std::panic::catch_unwind(|| call(&driver, "GET", "/status", None)["ready"] == true)
-                .unwrap_or(false)
+            call(&driver, "GET", "/status", None)["ready"] == true
         });
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
