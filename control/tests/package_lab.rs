@@ -176,12 +176,10 @@ fn the_package_installs_runs_as_its_user_reloads_and_purges() {
             "{d}"
         );
     }
+    // It passes, and says nothing of this unit (a host's other units are not ours to judge).
     let verify = ok(Command::new("systemd-analyze").args(["verify", UNIT]));
-    assert!(
-        verify.stderr.is_empty(),
-        "systemd-analyze verify: {}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(!said.contains("airsift"), "systemd-analyze verify: {said}");
     // Upgrading (installing again) keeps the password and does not show it.
     let again = text(&ok(Command::new("dpkg").arg("-i").arg(&deb)));
     assert!(!again.contains(&shown), "shown once only:\n{again}");
