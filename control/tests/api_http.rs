@@ -471,7 +471,10 @@ fn auth_matrix() {
     assert_eq!(login.status, 200);
     let cookie = login.header("set-cookie").expect("a session cookie");
     assert!(
-        cookie.starts_with("KISMET=") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        cookie.starts_with("KISMET=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Path=/")
+            && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
     let session = cookie["KISMET=".len()..]

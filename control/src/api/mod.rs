@@ -305,7 +305,9 @@ async fn handle(
     };
     let mut resp = run(route, req, state, dict, &by).await?;
     if let Some(token) = new_session {
-        if let Ok(v) = HeaderValue::from_str(&format!("KISMET={token}; Path=/; HttpOnly")) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "KISMET={token}; Path=/; HttpOnly; SameSite=Strict"
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }

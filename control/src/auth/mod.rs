@@ -103,7 +103,8 @@ impl From<StoreError> for AuthError {
 pub struct Authenticated {
     pub principal: Principal,
     /// A session token minted by a Basic login: the HTTP layer answers
-    /// `Set-Cookie: KISMET=<token>; Path=/; HttpOnly`.
+    /// `Set-Cookie: KISMET=<token>; Path=/; HttpOnly; SameSite=Strict` (another site cannot
+    /// make a browser send it along with a request that changes something).
     pub new_session: Option<String>,
 }
 
