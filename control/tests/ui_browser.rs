@@ -222,6 +222,17 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     wait_until("resumed in the API", Duration::from_secs(60), || {
         paused(s) == 0
     });
+    let frames = |s: &common::http::ApiServer| {
+        s.get("/dataplane/stats.json", &admin).json()["total"]["frames"]
+            .as_u64()
+            .unwrap()
+    };
+    let resumed_at = frames(s);
+    wait_until(
+        "frames counted again after the resume",
+        Duration::from_secs(60),
+        || frames(s) > resumed_at + 100,
+    );
 
     // Access points: the list, a search, the map.
     browser.wait_for(
@@ -282,8 +293,10 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     // Still logged in after a reload of the page (the key became the cookie).
     browser.goto(&format!("{base}/"));
     browser.wait_for(
-        "still logged in",
-        "return !document.getElementById('app').hidden",
+        "still logged in, charts filling",
+        "return !document.getElementById('app').hidden \
+           && Number(document.getElementById('chart-sources').dataset.samples) >= 3 \
+           && document.getElementById('rate-frames').textContent !== '0'",
     );
     browser.screenshot(&artifact("ui-wall.png"));
     drop(browser);

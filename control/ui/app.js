@@ -149,34 +149,53 @@ function chart(canvas, m, legend) {
 }
 
 /**
- * Replaces a table body's rows.
+ * What a cell shows and, for buttons, what they do: equal signatures need no new element.
+ * @param {string | Node} cell
+ */
+function signature(cell) {
+  if (typeof cell === "string") return "t:" + cell;
+  const el = /** @type {Element} */ (cell);
+  const buttons = el instanceof HTMLButtonElement ? [el] : Array.from(el.querySelectorAll("button"));
+  return "n:" + buttons.map((b) => b.dataset.key).join(",") + ":" + (cell.textContent || "");
+}
+
+/**
+ * Brings a table body to `rows`, replacing only the cells that changed: a button under the
+ * pointer stays the same element while its row's numbers move, so no click is lost.
  * @param {string} id
  * @param {Array<Array<string | Node>>} rows
  */
 function rows(id, rows) {
+  /** @type {HTMLTableSectionElement} */
   const body = $(id).querySelector("tbody");
-  body.textContent = "";
-  for (const r of rows) {
-    const tr = document.createElement("tr");
-    for (const cell of r) {
-      const td = document.createElement("td");
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  rows.forEach((r, i) => {
+    const tr = body.rows[i] || body.insertRow();
+    r.forEach((cell, j) => {
+      const td = tr.cells[j] || tr.insertCell();
+      const sig = signature(cell);
+      if (td.dataset.sig === sig) return;
+      td.dataset.sig = sig;
+      td.textContent = "";
       td.append(cell);
-      tr.append(td);
-    }
-    body.append(tr);
-  }
+    });
+    while (tr.cells.length > r.length) tr.deleteCell(-1);
+  });
 }
 
 /**
- * A button that runs `action`, shown only to the admin.
+ * A button that runs `action`, shown only to the admin; `key` names what it acts on (the
+ * request it makes), so an unchanged button is kept across refreshes.
  * @param {string} label
+ * @param {string} key
  * @param {() => Promise<void>} action
  * @param {string} errorId
  */
-function button(label, action, errorId) {
+function button(label, key, action, errorId) {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;
+  b.dataset.key = key;
   b.className = "admin";
   b.onclick = () => { action().then(() => { $(errorId).textContent = ""; refresh(true); }, (e) => { $(errorId).textContent = e.message; }); };
   return b;
@@ -188,20 +207,24 @@ async function stats() {
   const now = performance.now() / 1000;
   const secs = view.last ? now - view.lastAt : 0;
   const before = view.last;
-  view.times.push(now);
-  while (view.times.length > HISTORY) view.times.shift();
-  /** @type {Map<string, any>} */
-  const prevSources = new Map((before ? before.sources : []).map((/** @type {any} */ x) => [x.name, x]));
-  for (const src of s.sources) push(view.sources, src.name, rate(src, prevSources.get(src.name), "frames", secs));
   const prevWorkers = before ? before.workers : [];
-  for (const wk of s.workers) push(view.workers, "#" + wk.worker + " " + wk.source_name, rate(wk, prevWorkers[wk.worker], "frames", secs));
   const t = s.total, bt = before && before.total;
-  push(view.verdicts, "passed", rate(t, bt, "passed", secs));
-  push(view.verdicts, "blocked", rate(t, bt, "blocked", secs));
-  push(view.verdicts, "malformed", rate(t, bt, "malformed", secs));
-  push(view.verdicts, "drops", rate(t, bt, "kernel_drops", secs) + rate(t, bt, "sink_drops", secs));
-  pad(view.sources); pad(view.workers); pad(view.verdicts);
-  $("rate-frames").textContent = fmt(rate(t, bt, "frames", secs));
+  // A rate needs two polls: the first only keeps its counters.
+  if (before) {
+    view.times.push(now);
+    while (view.times.length > HISTORY) view.times.shift();
+    /** @type {Map<string, any>} */
+    const prevSources = new Map(before.sources.map((/** @type {any} */ x) => [x.name, x]));
+    for (const src of s.sources) push(view.sources, src.name, rate(src, prevSources.get(src.name), "frames", secs));
+    for (const wk of s.workers) push(view.workers, "#" + wk.worker + " " + wk.source_name, rate(wk, prevWorkers[wk.worker], "frames", secs));
+    push(view.verdicts, "passed", rate(t, bt, "passed", secs));
+    push(view.verdicts, "blocked", rate(t, bt, "blocked", secs));
+    push(view.verdicts, "malformed", rate(t, bt, "malformed", secs));
+    push(view.verdicts, "drops", rate(t, bt, "kernel_drops", secs) + rate(t, bt, "sink_drops", secs));
+    pad(view.sources); pad(view.workers); pad(view.verdicts);
+  }
+  // The server's own rate over the last second: right from the first poll.
+  $("rate-frames").textContent = fmt(t.frames_per_second || 0);
   $("total-passed").textContent = String(t.passed);
   $("total-blocked").textContent = String(t.blocked);
   $("total-malformed").textContent = String(t.malformed);
@@ -234,7 +257,7 @@ async function filters() {
       const terms = phys[phy]["kismet.packetfilter.macaddr." + block] || {};
       for (const mac of Object.keys(terms)) {
         list.push([block, mac, terms[mac] ? "block" : "pass",
-          button("Remove", () => api("/filters/packet/capture/" + encodeURIComponent(phy) + "/" + block + "/remove_filter.cmd", { filter: [mac] }), "filter-error")]);
+          button("Remove", phy + "/" + block + "/" + mac, () => api("/filters/packet/capture/" + encodeURIComponent(phy) + "/" + block + "/remove_filter.cmd", { filter: [mac] }), "filter-error")]);
       }
     }
   }
@@ -252,10 +275,10 @@ async function sources() {
     const state = !running ? "closed" : paused ? "paused" : d["kismet.datasource.error"] ? "error" : "running";
     const actions = document.createElement("span");
     if (running) {
-      actions.append(paused ? button("Resume", cmd("resume_source"), "source-error") : button("Pause", cmd("pause_source"), "source-error"));
-      actions.append(button("Close", cmd("close_source"), "source-error"));
+      actions.append(paused ? button("Resume", uuid + "/resume", cmd("resume_source"), "source-error") : button("Pause", uuid + "/pause", cmd("pause_source"), "source-error"));
+      actions.append(button("Close", uuid + "/close", cmd("close_source"), "source-error"));
     } else {
-      actions.append(button("Open", cmd("open_source"), "source-error"));
+      actions.append(button("Open", uuid + "/open", cmd("open_source"), "source-error"));
     }
     const type = (d["kismet.datasource.type_driver"] || {})["kismet.datasource.driver.type"] || "";
     // A scan-report source (a phone, an ESP32) captures nothing here: no commands.
