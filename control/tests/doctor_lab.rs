@@ -55,18 +55,7 @@ fn findings_are_true_for_lab_interfaces() {
         return;
     }
     let ns = Netns::with_veth("doctor");
-    let tun = Injector::start(
-        &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            common::capture("rt_aircrack_test1_multins-fcs.pcap")
-                .to_str()
-                .unwrap(),
-        ],
-    );
+    let tun = Injector::tun(&ns, "rt_aircrack_test1_multins-fcs.pcap", &[]);
     let dir = common::scratch("doctor");
     std::fs::create_dir_all(&dir).unwrap();
     let (code, v) = doctor(
@@ -446,18 +435,7 @@ fn xdp_irq_and_rps_findings_are_true() {
         return;
     }
     let ns = Netns::with_veth("doctor-xdp");
-    let tun = Injector::start(
-        &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            common::capture("rt_aircrack_test1_multins-fcs.pcap")
-                .to_str()
-                .unwrap(),
-        ],
-    );
+    let tun = Injector::tun(&ns, "rt_aircrack_test1_multins-fcs.pcap", &[]);
     let devs = ["va", "rt0", "lo"];
     let (_, v) = doctor(&ns, &devs);
     for dev in devs {

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::http::{ApiServer, Cred};
-use common::{capture, scratch, wait_until, Injector, Netns};
+use common::{scratch, wait_until, Injector, Netns};
 
 const TUN_CAPTURE: &str = "rt_wltrace_trace-bigendian-5ghz.pcap";
 const UNIT: &str = "/usr/lib/systemd/system/airsift.service";
@@ -190,30 +190,13 @@ fn the_package_installs_runs_as_its_user_reloads_and_purges() {
     let exec: Vec<&str> = unit_value(&unit, "ExecStart").split_whitespace().collect();
     assert_eq!(exec[0], "/usr/bin/airsift");
     assert_eq!(unit_value(&unit, "User"), "airsift");
-    let caps = unit_value(&unit, "AmbientCapabilities")
-        .split_whitespace()
-        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_ascii_lowercase()))
-        .collect::<Vec<_>>()
-        .join(",");
+    let caps = common::unit_caps(&unit, "AmbientCapabilities");
     let ns = Netns::with_veth("package");
-    let mut tun = Injector::start(
-        &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            capture(TUN_CAPTURE).to_str().unwrap(),
-        ],
-    );
+    let mut tun = Injector::tun(&ns, TUN_CAPTURE, &[]);
     let mut cmd = ns.cmd("env");
-    cmd.args(["-u", "AIRSIFT_ADMIN_PASSWORD", "setpriv"])
-        .args(["--reuid", "airsift", "--regid", "airsift", "--init-groups"])
-        .arg(format!("--inh-caps=-all,{caps}"))
-        .arg(format!("--ambient-caps=-all,{caps}"))
-        .arg(format!("--bounding-set=-all,{caps}"))
-        .arg("--")
-        .arg(exec[0]);
+    cmd.args(["-u", "AIRSIFT_ADMIN_PASSWORD"]);
+    common::setpriv(&mut cmd, "airsift", &caps);
+    cmd.arg(exec[0]);
     let args: Vec<String> = exec[1..].iter().map(|s| s.to_string()).collect();
     let mut s = ApiServer::launch(Path::new("/var/lib/airsift"), cmd, &args, Some(&ns.name));
     assert_eq!(s.addr, "127.0.0.1:2501", "the packaged config's address");
@@ -227,7 +210,12 @@ fn the_package_installs_runs_as_its_user_reloads_and_purges() {
     conf.push_str("source = \"tpacket:rt0:name=lab\"\n");
     std::fs::write(CONFIG, conf).unwrap();
     let from = s.stderr_lines();
-    let reload = unit_value(&unit, "ExecReload").replace("$MAINPID", &airsift_pid(&ns));
+    let reload = unit_value(&unit, "ExecReload").replace(
+        "$MAINPID",
+        &ns.pid_of("airsift")
+            .expect("airsift runs in the namespace")
+            .to_string(),
+    );
     ok(Command::new("sh").args(["-c", &reload]));
     s.wait_stderr(from, "source tpacket:rt0:name=lab opened");
 
@@ -255,16 +243,7 @@ fn the_package_installs_runs_as_its_user_reloads_and_purges() {
         uid,
         "written by airsift"
     );
-    let frames = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(&logs[0])
-        .args(["-T", "fields", "-e", "frame.number"])
-        .output()
-        .expect("tshark (CI installs it)");
-    assert_eq!(
-        String::from_utf8_lossy(&frames.stdout).lines().count() as u64,
-        sent
-    );
+    assert_eq!(common::tshark_frames(&logs[0]), sent);
 
     // Purged: nothing of it is left but the user.
     ok(Command::new("dpkg").args(["--purge", "airsift"]));
@@ -278,17 +257,4 @@ fn the_package_installs_runs_as_its_user_reloads_and_purges() {
     ] {
         assert!(!Path::new(gone).exists(), "{gone} left after purge");
     }
-}
-
-/// The pid of the airsift process in `ns`.
-fn airsift_pid(ns: &Netns) -> String {
-    let out = ok(Command::new("ip").args(["netns", "pids", &ns.name]));
-    text(&out)
-        .lines()
-        .map(str::trim)
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "airsift")
-        })
-        .expect("airsift runs in the namespace")
-        .to_string()
 }

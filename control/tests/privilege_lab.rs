@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::http::{ApiServer, Cred};
+use common::http::ApiServer;
 use common::{capture, scratch, wait_until, Injector, Netns};
 
 const UNIT: &str = include_str!("../debian/airsift.service");
@@ -24,13 +23,7 @@ const VETH_CAPTURE: &str = "rt_aircrack_test1_multins-fcs.pcap";
 
 /// A unit setting's capabilities, as `setpriv` names them (`net_raw`).
 fn unit_caps(key: &str) -> Vec<String> {
-    let line = UNIT
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("the unit has no {key}="));
-    line.split_whitespace()
-        .map(|c| c.strip_prefix("CAP_").unwrap().to_ascii_lowercase())
-        .collect()
+    common::unit_caps(UNIT, key)
 }
 
 /// A copy of the binary and the capture any user can read, and a state directory `nobody`
@@ -70,25 +63,10 @@ impl Setup {
     /// `airsift` inside `ns` as `nobody` with exactly `caps` (ambient, inheritable and
     /// bounding) and the locked-memory limit of a stock host.
     fn command(&self, ns: &Netns, caps: &[String]) -> Command {
-        let set = std::iter::once("-all".to_string())
-            .chain(caps.iter().map(|c| format!("+{c}")))
-            .collect::<Vec<_>>()
-            .join(",");
         let mut c = ns.cmd("prlimit");
-        c.arg(format!("--memlock={MEMLOCK}:{MEMLOCK}"))
-            .args([
-                "setpriv",
-                "--reuid",
-                NOBODY,
-                "--regid",
-                NOBODY,
-                "--clear-groups",
-            ])
-            .arg(format!("--inh-caps={set}"))
-            .arg(format!("--ambient-caps={set}"))
-            .arg(format!("--bounding-set={set}"))
-            .arg("--")
-            .arg(&self.bin);
+        c.arg(format!("--memlock={MEMLOCK}:{MEMLOCK}"));
+        common::setpriv(&mut c, NOBODY, caps);
+        c.arg(&self.bin);
         c
     }
 
@@ -110,21 +88,6 @@ impl Setup {
     }
 }
 
-fn frames_by_source(s: &ApiServer) -> HashMap<String, u64> {
-    let st = s.get("/dataplane/stats.json", &Cred::admin()).json();
-    st["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            (
-                x["name"].as_str().unwrap().to_string(),
-                x["frames"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn the_units_capabilities_are_exactly_enough_for_every_source_kind() {
     if common::skip_unless_root("the_units_capabilities_are_exactly_enough_for_every_source_kind") {
@@ -140,16 +103,7 @@ fn the_units_capabilities_are_exactly_enough_for_every_source_kind() {
 
     let setup = Setup::new("privilege");
     let ns = Netns::with_veth("priv");
-    let mut tun = Injector::start(
-        &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            capture(TUN_CAPTURE).to_str().unwrap(),
-        ],
-    );
+    let mut tun = Injector::tun(&ns, TUN_CAPTURE, &[]);
     let mut veth = Injector::start(
         &ns,
         &[
@@ -173,22 +127,10 @@ fn the_units_capabilities_are_exactly_enough_for_every_source_kind() {
         Some(&ns.name),
     );
     // It runs as nobody, with exactly those capabilities in effect.
-    let pid = Command::new("ip")
-        .args(["netns", "pids", &ns.name])
-        .output()
-        .unwrap();
-    let status: Vec<String> = String::from_utf8_lossy(&pid.stdout)
-        .lines()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{}/status", p.trim())).ok())
-        .filter(|st| st.contains("Name:\tairsift\n"))
-        .collect();
-    assert_eq!(status.len(), 1, "one airsift in the namespace");
-    assert!(status[0].contains(&format!("Uid:\t{NOBODY}\t{NOBODY}\t{NOBODY}\t{NOBODY}")));
-    assert!(
-        status[0].contains("CapEff:\t0000008000007000"),
-        "{}",
-        status[0]
-    );
+    let pid = ns.pid_of("airsift").expect("airsift runs in the namespace");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains(&format!("Uid:\t{NOBODY}\t{NOBODY}\t{NOBODY}\t{NOBODY}")));
+    assert!(status.contains("CapEff:\t0000008000007000"), "{}", status);
 
     let file_frames = {
         let out = Command::new(env!("CARGO_BIN_EXE_airsift"))
@@ -203,7 +145,7 @@ fn the_units_capabilities_are_exactly_enough_for_every_source_kind() {
     let a = tun.send();
     let b = veth.send();
     wait_until("every frame counted", Duration::from_secs(120), || {
-        let f = frames_by_source(&s);
+        let f = s.frames_by_source();
         f.get("tpacket") == Some(&a)
             && f.get("afxdp") == Some(&b)
             && f.get("file") == Some(&file_frames)
@@ -239,16 +181,7 @@ fn a_missing_capability_is_named_at_start_with_its_fix() {
     }
     let setup = Setup::new("privilege-missing");
     let ns = Netns::with_veth("privmiss");
-    let tun = Injector::start(
-        &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            capture(TUN_CAPTURE).to_str().unwrap(),
-        ],
-    );
+    let tun = Injector::tun(&ns, TUN_CAPTURE, &[]);
     let all = unit_caps("AmbientCapabilities");
     let without =
         |cap: &str| -> Vec<String> { all.iter().filter(|c| *c != cap).cloned().collect() };
@@ -286,7 +219,7 @@ fn a_missing_capability_is_named_at_start_with_its_fix() {
         Some(&ns.name),
     );
     wait_until("the file read", Duration::from_secs(60), || {
-        frames_by_source(&s).get("file").copied().unwrap_or(0) > 0
+        s.frames_by_source().get("file").copied().unwrap_or(0) > 0
     });
     s.stop();
     tun.finish();

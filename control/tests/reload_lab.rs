@@ -7,51 +7,17 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::http::{ApiServer, Cred, PASSWORD};
+use common::http::{ApiServer, PASSWORD};
 use common::{capture, scratch, wait_until, Injector, Netns};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
 const TUN_CAPTURE: &str = "rt_wltrace_trace-bigendian-5ghz.pcap";
 const FILE_CAPTURE: &str = "rt_aircrack_test1_multins-fcs.pcap";
-
-/// Frames counted per source name.
-fn frames_by_source(s: &ApiServer) -> HashMap<String, u64> {
-    let st = s.get("/dataplane/stats.json", &Cred::admin()).json();
-    st["sources"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|x| {
-            (
-                x["name"].as_str().unwrap_or("").to_string(),
-                x["frames"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
-/// Frames tshark reads from a pcapng file.
-fn tshark_frames(file: &Path) -> u64 {
-    let out = Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(file)
-        .args(["-T", "fields", "-e", "frame.number"])
-        .output()
-        .expect("tshark (CI installs it)");
-    assert!(
-        out.status.success(),
-        "tshark {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).lines().count() as u64
-}
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -95,20 +61,10 @@ fn a_reload_moves_the_log_and_changes_sources_without_losing_a_frame() {
     };
     std::fs::write(&config, conf(&logs[0], false, "")).unwrap();
 
-    let tun = Injector::start(
+    let tun = Injector::tun(
         &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            capture(TUN_CAPTURE).to_str().unwrap(),
-            "--rate",
-            "3000",
-            "--loop",
-            "--duration",
-            "300",
-        ],
+        TUN_CAPTURE,
+        &["--rate", "3000", "--loop", "--duration", "300"],
     );
     let args: Vec<String> = [
         "run",
@@ -127,7 +83,7 @@ fn a_reload_moves_the_log_and_changes_sources_without_losing_a_frame() {
         let sent = tun.send();
         (sent, tun)
     });
-    let tun_frames = |s: &ApiServer| frames_by_source(s).get("tun").copied().unwrap_or(0);
+    let tun_frames = |s: &ApiServer| s.frames_by_source().get("tun").copied().unwrap_or(0);
     let flowing = |s: &ApiServer, from: u64| {
         wait_until(
             "frames flowing into the TUN source",
@@ -177,7 +133,7 @@ fn a_reload_moves_the_log_and_changes_sources_without_losing_a_frame() {
         Duration::from_secs(120),
         || tun_frames(&s) >= sent,
     );
-    let by_source = frames_by_source(&s);
+    let by_source = s.frames_by_source();
     let file_frames = by_source.get("file").copied().unwrap_or(0);
     let totals: Value = serde_json::from_str(s.stop().trim()).unwrap();
     tun.finish();
@@ -196,7 +152,7 @@ fn a_reload_moves_the_log_and_changes_sources_without_losing_a_frame() {
         let files = files_in(d);
         assert!(!files.is_empty(), "log{} is empty", i + 1);
         for f in files {
-            in_files += tshark_frames(&f);
+            in_files += common::tshark_frames(&f);
         }
     }
     assert_eq!(Some(in_files), totals["log_frames"].as_u64(), "{totals}");

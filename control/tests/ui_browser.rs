@@ -54,20 +54,10 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     }
     let ns = Netns::with_veth("ui");
     let dir = scratch("ui");
-    let tun = Injector::start(
+    let tun = Injector::tun(
         &ns,
-        &[
-            "tun",
-            "--name",
-            "rt0",
-            "--pcap",
-            capture(TUN_CAPTURE).to_str().unwrap(),
-            "--rate",
-            "1000",
-            "--loop",
-            "--duration",
-            "600",
-        ],
+        TUN_CAPTURE,
+        &["--rate", "1000", "--loop", "--duration", "600"],
     );
     let airsift = Airsift::start(
         &ns,
@@ -302,7 +292,7 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     drop(browser);
 
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(sender_pid(&ns)),
+        nix::unistd::Pid::from_raw(ns.pid_of("airsift-inject").expect("the injector runs")),
         nix::sys::signal::Signal::SIGINT,
     )
     .ok();
@@ -314,21 +304,4 @@ fn the_status_page_shows_the_capture_and_changes_the_filter() {
     for shot in ["ui-desktop.png", "ui-phone.png", "ui-wall.png"] {
         eprintln!("screenshot: {}", artifact(shot).display());
     }
-}
-
-/// The injector's pid in the namespace.
-fn sender_pid(ns: &Netns) -> i32 {
-    let out = Command::new("ip")
-        .args(["netns", "pids", &ns.name])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .is_ok_and(|c| c.trim() == "airsift-inject")
-        })
-        .and_then(|p| p.parse().ok())
-        .expect("the injector runs")
 }

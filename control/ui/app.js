@@ -112,17 +112,30 @@ function fmt(n) {
 }
 
 /**
- * Draws the series of `m` as lines over the last HISTORY seconds, with a legend.
- * @param {HTMLCanvasElement} canvas @param {Series} m @param {HTMLElement} legend
+ * A cleared 2D context for `canvas` at the screen's pixel density, sized to how the page lays
+ * the canvas out, with that size in CSS pixels.
+ * @param {HTMLCanvasElement} canvas
+ * @returns {{g: CanvasRenderingContext2D, w: number, h: number} | null}
  */
-function chart(canvas, m, legend) {
+function blank(canvas) {
   const ratio = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   canvas.width = w * ratio; canvas.height = h * ratio;
   const g = canvas.getContext("2d");
-  if (!g) return;
+  if (!g) return null;
   g.scale(ratio, ratio);
   g.clearRect(0, 0, w, h);
+  return { g, w, h };
+}
+
+/**
+ * Draws the series of `m` as lines over the last HISTORY seconds, with a legend.
+ * @param {HTMLCanvasElement} canvas @param {Series} m @param {HTMLElement} legend
+ */
+function chart(canvas, m, legend) {
+  const area = blank(canvas);
+  if (!area) return;
+  const { g, w, h } = area;
   let max = 1;
   for (const s of m.values()) for (const v of s) max = Math.max(max, v);
   g.fillStyle = "#5d6670"; g.font = "11px system-ui";
@@ -335,13 +348,9 @@ async function devices() {
 function map(list) {
   /** @type {HTMLCanvasElement} */
   const canvas = $("ap-map");
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  canvas.width = w * ratio; canvas.height = h * ratio;
-  const g = canvas.getContext("2d");
-  if (!g) return;
-  g.scale(ratio, ratio);
-  g.clearRect(0, 0, w, h);
+  const area = blank(canvas);
+  if (!area) return;
+  const { g, w, h } = area;
   const pts = list.map((d) => ({ p: d["kismet.common.location.geopoint"], name: d["kismet.device.base.name"] || d["kismet.device.base.macaddr"] }))
     .filter((x) => Array.isArray(x.p) && (x.p[0] || x.p[1]));
   canvas.dataset.points = String(pts.length);

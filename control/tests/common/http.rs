@@ -349,6 +349,22 @@ impl ApiServer {
         }
     }
 
+    /// Frames counted per source name (`/dataplane/stats.json`).
+    pub fn frames_by_source(&self) -> std::collections::HashMap<String, u64> {
+        let st = self.get("/dataplane/stats.json", &Cred::admin()).json();
+        st["sources"]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|x| {
+                (
+                    x["name"].as_str().unwrap_or("").to_string(),
+                    x["frames"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
     /// How many lines it has written on standard error so far.
     pub fn stderr_lines(&self) -> usize {
         self.stderr.lock().unwrap().len()

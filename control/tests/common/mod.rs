@@ -91,6 +91,21 @@ impl Netns {
         c
     }
 
+    /// The pid of the process named `comm` running in the namespace, if one is.
+    pub fn pid_of(&self, comm: &str) -> Option<i32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm)
+            })
+            .and_then(|p| p.parse().ok())
+    }
+
     /// What `ip link` says about a device in the namespace.
     pub fn link(&self, dev: &str) -> String {
         let out = Command::new("ip")
@@ -165,6 +180,15 @@ impl Injector {
         };
         assert_eq!(inj.line(), "ready");
         inj
+    }
+
+    /// The injector making a radiotap TUN device `rt0` that sends the capture `name` (from
+    /// the test data) with the further options `extra` (`--rate`, `--loop`, ...).
+    pub fn tun(ns: &Netns, name: &str, extra: &[&str]) -> Injector {
+        let pcap = capture(name);
+        let mut args = vec!["tun", "--name", "rt0", "--pcap", pcap.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Injector::start(ns, &args)
     }
 
     fn line(&mut self) -> String {
@@ -249,6 +273,49 @@ pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The capabilities a systemd unit setting names (`AmbientCapabilities=CAP_NET_RAW ...`), as
+/// `setpriv` names them (`net_raw`).
+pub fn unit_caps(unit: &str, key: &str) -> Vec<String> {
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("the unit has no {key}="));
+    line.split_whitespace()
+        .map(|c| c.trim_start_matches("CAP_").to_ascii_lowercase())
+        .collect()
+}
+
+/// `cmd` followed by `setpriv` arguments that run what comes next as `user` holding exactly
+/// `caps` (ambient, inheritable and bounding), with `user`'s groups.
+pub fn setpriv(cmd: &mut Command, user: &str, caps: &[String]) {
+    let set = std::iter::once("-all".to_string())
+        .chain(caps.iter().map(|c| format!("+{c}")))
+        .collect::<Vec<_>>()
+        .join(",");
+    cmd.args(["setpriv", "--reuid", user, "--regid", user, "--init-groups"])
+        .arg(format!("--inh-caps={set}"))
+        .arg(format!("--ambient-caps={set}"))
+        .arg(format!("--bounding-set={set}"))
+        .arg("--");
+}
+
+/// Frames tshark reads from a capture file (an oracle independent of airsift's reader).
+pub fn tshark_frames(file: &Path) -> u64 {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(file)
+        .args(["-T", "fields", "-e", "frame.number"])
+        .output()
+        .expect("tshark (CI installs it)");
+    assert!(
+        out.status.success(),
+        "tshark {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().count() as u64
 }
 
 /// A fresh empty directory under the target directory, removed first if it exists.
