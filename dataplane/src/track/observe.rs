@@ -62,7 +62,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) 
     let tx_at = t.slot(tx, time);
     if kind == FrameKind::Data {
         let fcs = if frame.has_fcs() { 4 } else { 0 };
-        let on_air = (orig_len as usize).saturating_sub(frame.capture_header().len() + fcs);
+        let on_air = (orig_len as usize).saturating_sub(frame.capture_header_len() + fcs);
         let len = on_air.max(frame.dot11().len()).min(u32::MAX as usize) as u32;
         let crypt = h.protected();
         let (to_ds, from_ds) = (h.to_ds(), h.from_ds());
@@ -79,7 +79,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) 
         let rx_at = t.slot(rx, time);
         if let Some(j) = rx_at {
             let e = t.at(j);
-            e.rx = e.rx.saturating_add(1);
+            e.rx = e.rx.wrapping_add(1);
             e.roles |= rx_role;
             e.count_data(crypt, len);
         }
@@ -98,7 +98,7 @@ pub fn observe(t: &mut DeltaTable, frame: &Frame<'_>, orig_len: u32, time: u32) 
     if let Some(rx) = rx {
         if let Some(j) = t.slot(rx, time) {
             let e = t.at(j);
-            e.rx = e.rx.saturating_add(1);
+            e.rx = e.rx.wrapping_add(1);
         }
     }
     let sub = h.subtype();
@@ -118,7 +118,7 @@ fn sent(e: &mut Entry, signal: Option<i8>, freq: Option<u16>) {
     if let Some(f) = freq {
         e.freq_mhz = f;
     }
-    e.tx = e.tx.saturating_add(1);
+    e.tx = e.tx.wrapping_add(1);
 }
 
 /// Management frames with elements, sent by `tx`, the device in slot `i`: errors; beacons, probe
@@ -129,13 +129,13 @@ fn management(t: &mut DeltaTable, i: usize, tx: u64, sub: u8, body: &[u8], freq:
         Ok(m) => m,
         Err(_) => {
             let e = t.at(i);
-            e.errors = e.errors.saturating_add(1);
+            e.errors = e.errors.wrapping_add(1);
             return;
         }
     };
     let e = t.at(i);
     if m.malformed() {
-        e.errors = e.errors.saturating_add(1);
+        e.errors = e.errors.wrapping_add(1);
     }
     let cap = m.capability().unwrap_or(0);
     let adhoc = cap & CAP_IBSS != 0 && cap & CAP_ESS == 0;

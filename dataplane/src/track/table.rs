@@ -54,6 +54,10 @@ pub struct Entry {
     /// Seconds since the epoch of the first and newest frame.
     pub first: u32,
     pub last: u32,
+    /// Frames sent, received, data frames, protected data frames. Frame counts add without
+    /// a saturation check: a table holds one interval (250 ms, handed over sooner when
+    /// nearly full), and 2^32 frames about one device would take the control plane failing
+    /// to take tables for most of an hour at a million frames a second.
     pub tx: u32,
     pub rx: u32,
     pub data: u32,
@@ -62,7 +66,8 @@ pub struct Entry {
     pub errors: u32,
     /// Frequency of the newest frame it sent (MHz; 0: unknown).
     pub freq_mhz: u16,
-    /// Signal of the frames it sent: newest, min, max (valid with [`role::SIGNAL`]).
+    /// Signal of the frames it sent: newest, min, max (valid with [`role::SIGNAL`]; until then
+    /// min and max hold `i8::MAX` and `i8::MIN`).
     pub signal: [i8; 3],
     pub roles: u8,
     pub link: u8,
@@ -87,7 +92,8 @@ impl Entry {
             crypt: 0,
             errors: 0,
             freq_mhz: 0,
-            signal: [0; 3],
+            // Min and max start at the extremes, so the first signal needs no branch.
+            signal: [0, i8::MAX, i8::MIN],
             roles: 0,
             link: link::NONE,
             seen_next: 0,
@@ -97,20 +103,16 @@ impl Entry {
     /// Counts a data frame it sent or received: `len` bytes on the air, `crypt` if protected.
     #[inline]
     pub fn count_data(&mut self, crypt: bool, len: u32) {
-        self.data = self.data.saturating_add(1);
-        self.crypt = self.crypt.saturating_add(crypt as u32);
+        self.data = self.data.wrapping_add(1);
+        self.crypt = self.crypt.wrapping_add(crypt as u32);
         self.datasize = self.datasize.saturating_add(len);
     }
 
     /// Records a signal of a frame this device sent.
     #[inline]
     pub fn signal(&mut self, s: i8) {
-        if self.roles & role::SIGNAL == 0 {
-            self.signal = [s; 3];
-            self.roles |= role::SIGNAL;
-        } else {
-            self.signal = [s, self.signal[1].min(s), self.signal[2].max(s)];
-        }
+        self.signal = [s, self.signal[1].min(s), self.signal[2].max(s)];
+        self.roles |= role::SIGNAL;
     }
 }
 
@@ -185,24 +187,32 @@ impl SsidEvent {
 /// The per-interval de-duplication key of a (kind, SSID): the SSID (cut at [`SSID_MAX`]) read
 /// as little-endian words, each folded in with one multiply, its length and the kind in the
 /// seed. Four multiplies at most where a byte-wise hash takes 32 in a dependent chain: this
-/// runs for every beacon. Two SSIDs of one device colliding would drop the second's
-/// observation for the interval; at 32 bits and a handful of SSIDs per device that is
-/// negligible.
+/// runs for every beacon. A tail shorter than a word is read with fixed-size loads that may
+/// overlap bytes already read (the length is in the seed, so this stays a function of the
+/// SSID), never with a copy of variable length, which would be a call to `memcpy`. Two SSIDs
+/// of one device colliding would drop the second's observation for the interval; at 32 bits
+/// and a handful of SSIDs per device that is negligible.
 #[inline]
 pub fn ssid_hash(kind: SsidKind, ssid: &[u8]) -> u32 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let ssid = &ssid[..ssid.len().min(SSID_MAX)];
-    let mut h = (ssid.len() as u64) << 8 | kind as u64;
-    let mut words = ssid.chunks_exact(8);
-    for w in words.by_ref() {
-        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    let s = &ssid[..ssid.len().min(SSID_MAX)];
+    let n = s.len();
+    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().expect("4")));
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let mut h = (n as u64) << 8 | kind as u64;
+    let mut at = 0;
+    while at + 8 <= n {
+        h = mix(h, word(at));
+        at += 8;
     }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    if at < n {
+        let tail = match n {
+            8.. => word(n - 8),
+            4..=7 => half(0) | half(n - 4) << 32,
+            _ => u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16,
+        };
+        h = mix(h, tail);
     }
     h = h.wrapping_mul(K);
     ((h >> 32) as u32) | 1 // never 0, the empty ring slot
@@ -285,23 +295,14 @@ impl DeltaTable {
     /// The number of `mac`'s entry, created at `time` if new (its `last` raised to `time`);
     /// `None` (counted) when the table is full. The per-frame rule looks a MAC up once and
     /// works on the entry's number from then on.
-    #[inline]
+    #[inline(always)]
     pub fn slot(&mut self, mac: u64, time: u32) -> Option<usize> {
         let mask = self.index.len() - 1;
         let mut i = (mac.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {
             let n = self.index[i] as usize;
             if n == 0 {
-                let k = self.entries.len();
-                if k == self.entries.capacity() {
-                    self.untracked += 1;
-                    return None;
-                }
-                self.entries.push(Entry::new(mac, time));
-                self.seen_ssids.push([0; 4]);
-                self.taken.push(i as u32);
-                self.index[i] = k as u32 + 1;
-                return Some(k);
+                return self.insert(i, mac, time);
             }
             let e = &mut self.entries[n - 1];
             if e.mac == mac {
@@ -310,6 +311,23 @@ impl DeltaTable {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// A new entry for `mac` in the free index slot `i` (out of line: a MAC is new once an
+    /// interval, and the frame path keeps only the lookup inline).
+    #[cold]
+    #[inline(never)]
+    fn insert(&mut self, i: usize, mac: u64, time: u32) -> Option<usize> {
+        let k = self.entries.len();
+        if k == self.entries.capacity() {
+            self.untracked += 1;
+            return None;
+        }
+        self.entries.push(Entry::new(mac, time));
+        self.seen_ssids.push([0; 4]);
+        self.taken.push(i as u32);
+        self.index[i] = k as u32 + 1;
+        Some(k)
     }
 
     /// Entry number `i` (from [`DeltaTable::slot`]).

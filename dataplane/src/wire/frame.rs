@@ -120,6 +120,12 @@ impl<'a> Frame<'a> {
         &self.record[..self.header_len]
     }
 
+    /// Length of the record's capture header (0 for plain 802.11).
+    #[inline]
+    pub fn capture_header_len(&self) -> usize {
+        self.header_len
+    }
+
     /// The capture header says the frame ends with an FCS.
     #[inline]
     pub fn has_fcs(&self) -> bool {

@@ -11,6 +11,7 @@
 //! the plain walk, whose layout is then remembered. Results never depend on the memo (a
 //! property test checks it).
 
+use super::mgmt::WPA;
 use super::{id, Elements, IeError, Mgmt, WPA_OUI_TYPE};
 
 /// Elements remembered per layout; a longer list is walked plainly every time.
@@ -95,47 +96,34 @@ impl ElementLayouts {
         let slot = &mut self.slots[(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
         let mut m = Mgmt::new(subtype, fixed, elements);
         if slot.key == key && usize::from(slot.len) == elements.len() && matches(slot, elements) {
-            let mut kept = [None; 4];
-            for (k, [start, end]) in slot.kept.iter().enumerate() {
-                if slot.kept_some & (1 << k) != 0 {
-                    kept[k] = elements.get(usize::from(*start)..usize::from(*end));
-                }
-            }
-            m.keep(kept);
+            m.keep(slot.kept.map(|[a, b]| [a.into(), b.into()]), slot.kept_some);
             m.stopped_at(elements.len());
             return Ok(m);
         }
         // Walk plainly, remembering the layout of a well-formed list that fits.
         let mut walk = Elements::new(elements);
         let (mut n, mut nv, mut fits) = (0, 0, true);
-        let mut at = 0;
-        for (id, data) in walk.by_ref() {
+        while let Some((id, data)) = walk.next() {
+            let at = walk.offset() - data.len();
             if n < MAX_ELEMENTS {
                 slot.heads[n] = u16::from_le_bytes([id, data.len() as u8]);
             }
             n += 1;
-            let wpa_seen = m.wpa().is_some();
-            m.see(id, data);
+            let wpa_seen = m.has(WPA);
+            m.see(id, at, data);
             if id == id::VENDOR && data.len() >= 4 && !wpa_seen {
                 if nv < MAX_VENDORS {
-                    slot.vendors[nv] = at as u16;
+                    slot.vendors[nv] = (at - 2) as u16;
                     nv += 1;
                 } else {
                     fits = false;
                 }
             }
-            at += 2 + data.len();
         }
         m.stopped_at(walk.offset());
-        let base = elements.as_ptr() as usize;
-        slot.kept_some = 0;
-        for (k, part) in m.kept().into_iter().enumerate() {
-            if let Some(part) = part {
-                let start = part.as_ptr() as usize - base;
-                slot.kept[k] = [start as u16, (start + part.len()) as u16];
-                slot.kept_some |= 1 << k;
-            }
-        }
+        let (kept, kept_some) = m.kept();
+        slot.kept = kept.map(|[a, b]| [a as u16, b as u16]);
+        slot.kept_some = kept_some;
         match u16::try_from(elements.len()) {
             Ok(len) if fits && !walk.malformed() && n <= MAX_ELEMENTS => {
                 slot.key = key;
@@ -164,7 +152,7 @@ fn matches(slot: &Layout, list: &[u8]) -> bool {
         same &= u16::from_le_bytes([id, len]) == head;
         at += 2 + usize::from(head >> 8);
     }
-    let wpa_last = slot.kept_some & (1 << 3) != 0;
+    let wpa_last = slot.kept_some & (1 << WPA) != 0;
     let nv = usize::from(slot.nv);
     for (k, &v) in slot.vendors[..nv].iter().enumerate() {
         same &= is_wpa(list, usize::from(v)) == (wpa_last && k + 1 == nv);

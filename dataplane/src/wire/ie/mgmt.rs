@@ -21,6 +21,13 @@ const fn fixed_len(subtype: u8) -> Option<usize> {
     })
 }
 
+/// Index in `Mgmt::kept` of what the walk keeps: the first SSID, the first DS Parameter Set
+/// that is not empty, the first RSN element and the first WPA element (after its OUI and type).
+pub(super) const SSID: usize = 0;
+pub(super) const DS: usize = 1;
+pub(super) const RSN: usize = 2;
+pub(super) const WPA: usize = 3;
+
 /// A checked management frame body. [`Mgmt::parse`] walks the elements once and keeps the
 /// first SSID, DS Parameter Set, RSN and WPA element it meets; accessors only read what was
 /// kept.
@@ -29,20 +36,23 @@ const fn fixed_len(subtype: u8) -> Option<usize> {
 /// what was found before it is kept and [`Mgmt::malformed`] is true. A driver that cuts
 /// records at a snapshot length produces exactly that, and so does a capture whose link type
 /// hides a trailing FCS (the FCS reads as an element header with a random length).
+///
+/// What was kept is held as offsets into the element list, not as slices: the view is half
+/// the size (it is built and moved for every management frame on the capture path), and a
+/// remembered layout ([`super::ElementLayouts`]) hands its offsets over as they are.
 #[derive(Clone, Copy, Debug)]
 pub struct Mgmt<'a> {
-    subtype: u8,
     /// The fixed fields, exactly as long as the subtype's.
     fixed: &'a [u8],
     /// Everything after the fixed fields.
     elements: &'a [u8],
-    ssid: Option<&'a [u8]>,
-    rsn: Option<&'a [u8]>,
-    wpa: Option<&'a [u8]>,
-    /// The first DS Parameter Set element's data that is not empty.
-    ds: Option<&'a [u8]>,
+    /// Start and end offsets in `elements` of each kept element's data ([`SSID`], [`DS`],
+    /// [`RSN`], [`WPA`]), valid where bit k of `kept_some` is set.
+    kept: [[u32; 2]; 4],
     /// Offset in `elements` where the walk stopped: `elements.len()` unless malformed.
-    stop: usize,
+    stop: u32,
+    kept_some: u8,
+    subtype: u8,
 }
 
 impl<'a> Mgmt<'a> {
@@ -55,10 +65,10 @@ impl<'a> Mgmt<'a> {
         let (fixed, elements) = Self::split(subtype, body)?;
         let mut m = Mgmt::new(subtype, fixed, elements);
         let mut walk = Elements::new(elements);
-        for (id, data) in walk.by_ref() {
-            m.see(id, data);
+        while let Some((id, data)) = walk.next() {
+            m.see(id, walk.offset() - data.len(), data);
         }
-        m.stop = walk.offset();
+        m.stopped_at(walk.offset());
         Ok(m)
     }
 
@@ -76,49 +86,65 @@ impl<'a> Mgmt<'a> {
     #[inline]
     pub(super) fn new(subtype: u8, fixed: &'a [u8], elements: &'a [u8]) -> Mgmt<'a> {
         Mgmt {
-            subtype,
             fixed,
             elements,
-            ssid: None,
-            rsn: None,
-            wpa: None,
-            ds: None,
+            kept: [[0; 2]; 4],
             stop: 0,
+            kept_some: 0,
+            subtype,
         }
     }
 
-    /// Takes note of the next element of the walk: the first of each kind is kept.
+    /// Takes note of the next element of the walk, whose `data` starts at offset `at` of the
+    /// list: the first of each kind is kept.
     #[inline]
-    pub(super) fn see(&mut self, id: u8, data: &'a [u8]) {
-        match id {
-            id::SSID if self.ssid.is_none() => self.ssid = Some(data),
-            id::DS_PARAMS if self.ds.is_none() && !data.is_empty() => self.ds = Some(data),
-            id::RSN if self.rsn.is_none() => self.rsn = Some(data),
-            id::VENDOR if self.wpa.is_none() => {
-                if let Some(wpa) = data.strip_prefix(&WPA_OUI_TYPE) {
-                    self.wpa = Some(wpa);
-                }
-            }
-            _ => {}
+    pub(super) fn see(&mut self, id: u8, at: usize, data: &[u8]) {
+        let (k, skip) = match id {
+            id::SSID => (SSID, 0),
+            id::DS_PARAMS if !data.is_empty() => (DS, 0),
+            id::RSN => (RSN, 0),
+            id::VENDOR if data.starts_with(&WPA_OUI_TYPE) => (WPA, WPA_OUI_TYPE.len()),
+            _ => return,
+        };
+        if self.kept_some & (1 << k) == 0 {
+            self.kept[k] = [(at + skip) as u32, (at + data.len()) as u32];
+            self.kept_some |= 1 << k;
         }
     }
 
-    /// The kept elements' data: SSID, DS Parameter Set, RSN, WPA (after its OUI and type).
+    /// Whether kept element `k` was found.
     #[inline]
-    pub(super) fn kept(&self) -> [Option<&'a [u8]>; 4] {
-        [self.ssid, self.ds, self.rsn, self.wpa]
+    pub(super) fn has(&self, k: usize) -> bool {
+        self.kept_some & (1 << k) != 0
     }
 
-    /// Sets what [`Mgmt::kept`] returns, for a list walked elsewhere.
+    /// What was kept: offsets of each kind (see `Mgmt::kept`) and which were found.
     #[inline]
-    pub(super) fn keep(&mut self, [ssid, ds, rsn, wpa]: [Option<&'a [u8]>; 4]) {
-        (self.ssid, self.ds, self.rsn, self.wpa) = (ssid, ds, rsn, wpa);
+    pub(super) fn kept(&self) -> ([[u32; 2]; 4], u8) {
+        (self.kept, self.kept_some)
+    }
+
+    /// Sets what was kept, for a list walked elsewhere: offsets into this view's list that
+    /// the walk of an identical list found.
+    #[inline]
+    pub(super) fn keep(&mut self, kept: [[u32; 2]; 4], kept_some: u8) {
+        (self.kept, self.kept_some) = (kept, kept_some);
     }
 
     /// Says the walk ended after `stop` bytes of the element list.
     #[inline]
     pub(super) fn stopped_at(&mut self, stop: usize) {
-        self.stop = stop;
+        self.stop = stop as u32;
+    }
+
+    /// Kept element `k`'s data (a remembered layout's offsets are checked like any others).
+    #[inline]
+    fn part(&self, k: usize) -> Option<&'a [u8]> {
+        if !self.has(k) {
+            return None;
+        }
+        let [start, end] = self.kept[k];
+        self.elements.get(start as usize..end as usize)
     }
 
     /// The management subtype the body was read as.
@@ -140,37 +166,37 @@ impl<'a> Mgmt<'a> {
     /// Up to 32 bytes by the standard; longer ones are returned as they are.
     #[inline]
     pub fn ssid(&self) -> Option<&'a [u8]> {
-        self.ssid
+        self.part(SSID)
     }
 
     /// The current channel, from the first DS Parameter Set element that holds one.
     #[inline]
     pub fn ds_channel(&self) -> Option<u8> {
-        self.ds.map(|d| d[0])
+        self.part(DS).and_then(|d| d.first().copied())
     }
 
     /// The first RSN element's body, for [`super::Rsn::parse`].
     #[inline]
     pub fn rsn(&self) -> Option<&'a [u8]> {
-        self.rsn
+        self.part(RSN)
     }
 
     /// The first WPA element's body after its OUI and type, for [`super::Rsn::parse_wpa`].
     #[inline]
     pub fn wpa(&self) -> Option<&'a [u8]> {
-        self.wpa
+        self.part(WPA)
     }
 
     /// Whether the walk stopped at an element running past the end of the body.
     #[inline]
     pub fn malformed(&self) -> bool {
-        self.stop != self.elements.len()
+        self.stop as usize != self.elements.len()
     }
 
     /// The malformed element, with its offset in the body.
     pub fn error(&self) -> Option<IeError> {
         self.malformed().then(|| IeError::ElementOverrun {
-            offset: self.fixed.len() + self.stop,
+            offset: self.fixed.len() + self.stop as usize,
         })
     }
 
