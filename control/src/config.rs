@@ -61,6 +61,13 @@ pub struct FileConfig {
     pub max_devices: Option<usize>,
     pub no_track_devices: Option<bool>,
     pub new_tx_alert: Option<u64>,
+    /// One NATS server URL or a list of them: the fleet (API.md section 7).
+    pub nats: Option<OneOrMany>,
+    pub nats_credentials: Option<PathBuf>,
+    pub nats_tls_ca: Option<PathBuf>,
+    pub nats_tls_cert: Option<PathBuf>,
+    pub nats_tls_key: Option<PathBuf>,
+    pub host_id: Option<String>,
 }
 
 impl FileConfig {

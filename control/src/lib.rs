@@ -10,6 +10,7 @@ pub mod datasource;
 pub mod doctor;
 pub mod filter_file;
 pub mod filters;
+pub mod fleet;
 pub mod gps;
 pub mod json_kind;
 pub mod messages;

@@ -83,6 +83,9 @@ enum Command {
     },
     /// Capture from a monitor interface or a file with pinned workers; log passed frames.
     Run(Box<run::RunArgs>),
+    /// The fleet of hosts sharing filters and events over NATS JetStream (`run --nats`).
+    #[command(subcommand)]
+    Fleet(control::cli::fleet::FleetCommand),
 }
 
 fn table(filter: Option<&PathBuf>) -> Result<FilterTable> {
@@ -175,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Run(args) => run::run(*args),
+        Command::Fleet(cmd) => control::cli::fleet::run(cmd),
     }
 }
 

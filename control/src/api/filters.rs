@@ -28,6 +28,13 @@ fn registry_error(e: RegistryError) -> ApiError {
     match e {
         RegistryError::UnknownFilter(_) => ApiError::not_found(e.to_string()),
         RegistryError::Store(_) => ApiError::internal(e.to_string()),
+        RegistryError::Conflict(_) => {
+            ApiError::new(actix_web::http::StatusCode::CONFLICT, e.to_string())
+        }
+        RegistryError::Unavailable(_) => ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            e.to_string(),
+        ),
     }
 }
 

@@ -107,7 +107,7 @@ impl Default for ControlMetrics {
 /// Everything a handler can reach.
 pub struct AppState {
     pub auth: Auth,
-    pub filters: FilterRegistry,
+    pub filters: Arc<FilterRegistry>,
     pub store: Arc<Store>,
     /// Scan reports, their datasources and devices.
     pub scan: Arc<ScanService>,
@@ -120,6 +120,8 @@ pub struct AppState {
     pub body_limit: std::sync::atomic::AtomicUsize,
     pub started: Instant,
     pub metrics: ControlMetrics,
+    /// The fleet (`--nats`), if this host is in one.
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 /// Reads the body up to the limit; a declared or actual size over it is a 413.
@@ -383,6 +385,7 @@ async fn run(
         Route::Stats(ext) => observe::stats(state, ext, dict),
         Route::SystemStatus(ext) => observe::system_status(state, ext, dict),
         Route::SystemTimestamp(ext) => observe::timestamp(ext, dict),
+        Route::FleetHosts(ext) => observe::fleet_hosts(state, ext, dict),
         Route::GpsLocation(ext) => reply::document(state.gps.render(), ext, dict),
         Route::Messages { since, ext } => observe::messages(state, &since, ext, dict),
         Route::Alerts {

@@ -198,8 +198,28 @@ pub fn system_status(
         "airsift.capture.running": !dp.sources.all_finished(),
         "airsift.state.database": state.store.path().display().to_string(),
         "airsift.auth.sessions": state.auth.session_count(),
+        "fleet": state.fleet.as_ref().map_or("off", |f| f.state()),
+        "airsift.fleet": state.fleet.as_ref().map(|f| f.status()),
     });
     reply::document(doc, ext, dict)
+}
+
+/// `/fleet/hosts.json`: the fleet's hosts from their heartbeats.
+pub fn fleet_hosts(
+    state: &AppState,
+    ext: Ext,
+    dict: &Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let fleet = state.fleet.as_ref().ok_or_else(|| {
+        ApiError::not_found("this host is not in a fleet (start it with --nats URL)")
+    })?;
+    let hosts = fleet.hosts().map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot list the fleet's hosts: {e}"),
+        )
+    })?;
+    reply::list(hosts, ext, dict)
 }
 
 /// `/system/timestamp.json`: the server's clock as Kismet gives it.
@@ -441,6 +461,45 @@ pub fn metrics(state: &AppState) -> HttpResponse {
         Unit::Seconds,
         up,
     );
+    if let Some(f) = &state.fleet {
+        use std::sync::atomic::Ordering::Relaxed;
+        let connected = Gauge::<i64>::default();
+        connected.set(i64::from(f.state() == "connected"));
+        reg.register(
+            "fleet_connected",
+            "1 while this host is connected to the fleet and in step with its filters",
+            connected,
+        );
+        let c = &f.counters;
+        for (name, help, v) in [
+            (
+                "fleet_filter_revisions",
+                "Filter revisions from the fleet applied here",
+                c.filter_revisions.load(Relaxed),
+            ),
+            (
+                "fleet_events_published",
+                "Events JetStream acknowledged",
+                c.events_published.load(Relaxed),
+            ),
+            (
+                "fleet_publish_errors",
+                "Events JetStream did not acknowledge (outbox rows are sent again)",
+                c.publish_errors.load(Relaxed),
+            ),
+        ] {
+            let counter = prometheus_client::metrics::counter::Counter::<u64>::default();
+            counter.inc_by(v);
+            reg.register(name, help, counter);
+        }
+        let pending = Gauge::<i64>::default();
+        pending.set(c.outbox_pending.load(Relaxed) as i64);
+        reg.register(
+            "fleet_outbox_pending",
+            "Accepted scan report requests not yet acknowledged by JetStream",
+            pending,
+        );
+    }
     reg.register_with_unit(
         "http_request_duration",
         "REST request latency, from the request's dispatch to its response head, by status \

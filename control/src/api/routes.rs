@@ -108,6 +108,8 @@ pub enum Route {
     SystemStatus(Ext),
     /// `/system/timestamp`
     SystemTimestamp(Ext),
+    /// `/fleet/hosts`: every host of the fleet, from their heartbeats.
+    FleetHosts(Ext),
     /// `/gps/location`
     GpsLocation(Ext),
     /// `/messagebus/last-time/{ts}/messages` (and `/messagebus/all_messages`: since 0)
@@ -193,6 +195,7 @@ impl Route {
             | Route::Stats(_)
             | Route::SystemStatus(_)
             | Route::SystemTimestamp(_)
+            | Route::FleetHosts(_)
             | Route::GpsLocation(_)
             | Route::Messages { .. }
             | Route::Alerts { .. }
@@ -572,6 +575,15 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         methods: RW,
+        path: "/fleet/hosts.json",
+        access: Access::Read,
+        summary: "the fleet's hosts (--nats), from the heartbeats in the KV bucket airsift_hosts: \
+                  id, version, state, capture filter generation, sources, rates, last seen; \
+                  404 without --nats, 503 while the fleet cannot be reached",
+        keys: &["fields"],
+    },
+    RouteDoc {
+        methods: RW,
         path: "/gps/location.json",
         access: Access::Read,
         summary: "the host's position from gpsd (--gpsd), as Kismet's kismet.common.location.* \
@@ -938,6 +950,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["system", seg] => read_ext(seg, "status")
             .map(Route::SystemStatus)
             .or_else(|| read_ext(seg, "timestamp").map(Route::SystemTimestamp)),
+        ["fleet", seg] => read_ext(seg, "hosts").map(Route::FleetHosts),
         ["messagebus", "last-time", ts, seg] => {
             read_ext(seg, "messages").map(|ext| Route::Messages {
                 since: ts.to_string(),

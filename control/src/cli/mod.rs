@@ -1,6 +1,7 @@
 //! The subcommands of `airsift`.
 
 pub mod devices;
+pub mod fleet;
 pub mod inspect;
 mod progress;
 mod reload;

@@ -109,6 +109,9 @@ fn restart_needed(now: &Settings, new: &Settings, notes: &mut Vec<Note>) {
         track_devices,
         filter
     );
+    if now.fleet != new.fleet {
+        keys.push("nats");
+    }
     if now.listen.is_some() != new.listen.is_some() {
         keys.push("no_api");
     }

@@ -157,6 +157,25 @@ pub struct RunArgs {
     /// [default: 1000]
     #[arg(long, value_name = "N")]
     pub new_tx_alert: Option<u64>,
+    /// Join a fleet of hosts through these NATS servers (comma-separated URLs,
+    /// nats://host:port): filters shared, events published (API.md section 7).
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
+    pub nats: Vec<String>,
+    /// A NATS credentials file (JWT and NKey seed) for --nats.
+    #[arg(long, value_name = "FILE")]
+    pub nats_credentials: Option<PathBuf>,
+    /// CA certificate (PEM) that signed the NATS servers' certificates; requires TLS.
+    #[arg(long, value_name = "PEM")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for NATS servers that verify clients (needs --nats-tls-key).
+    #[arg(long, value_name = "PEM", requires = "nats_tls_key")]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --nats-tls-cert.
+    #[arg(long, value_name = "PEM", requires = "nats_tls_cert")]
+    pub nats_tls_key: Option<PathBuf>,
+    /// This host's id in the fleet. [default: /etc/machine-id, else the host name]
+    #[arg(long, value_name = "ID")]
+    pub host_id: Option<String>,
     /// On exit, print the totals as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
@@ -193,6 +212,7 @@ pub(crate) struct Settings {
     pub(crate) max_devices: usize,
     pub(crate) track_devices: bool,
     pub(crate) new_tx_alert: u64,
+    pub(crate) fleet: Option<crate::fleet::FleetConfig>,
     pub(crate) json: bool,
 }
 
@@ -290,6 +310,43 @@ impl Settings {
                 .unwrap_or_else(crate::scan::default_max_devices),
             track_devices: !(a.no_track_devices || f.no_track_devices.unwrap_or(false)),
             new_tx_alert: a.new_tx_alert.or(f.new_tx_alert).unwrap_or(1000),
+            fleet: {
+                let urls = if a.nats.is_empty() {
+                    f.nats.map(|n| n.into_vec()).unwrap_or_default()
+                } else {
+                    a.nats
+                };
+                let urls: Vec<String> = urls
+                    .into_iter()
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect();
+                if urls.is_empty() {
+                    None
+                } else {
+                    let (tls_cert, tls_key) = (
+                        a.nats_tls_cert.or(f.nats_tls_cert),
+                        a.nats_tls_key.or(f.nats_tls_key),
+                    );
+                    if tls_cert.is_some() != tls_key.is_some() {
+                        bail!(
+                            "a NATS client certificate needs both nats_tls_cert and nats_tls_key"
+                        );
+                    }
+                    Some(crate::fleet::FleetConfig {
+                        urls,
+                        credentials: a.nats_credentials.or(f.nats_credentials),
+                        tls_ca: a.nats_tls_ca.or(f.nats_tls_ca),
+                        tls_cert,
+                        tls_key,
+                        host_id: match a.host_id.or(f.host_id) {
+                            Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+                            Some(_) => bail!("host_id is empty"),
+                            None => crate::fleet::default_host_id(),
+                        },
+                    })
+                }
+            },
             json: a.json,
         })
     }
@@ -438,11 +495,17 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
             Err(e) => bail!("--source {def}: {e}"),
         }
     }
+    // The fleet starts before the API serves: no change or report escapes it.
+    let fleet = match (&api, &st.fleet) {
+        (Some(p), Some(cfg)) => Some(start_fleet(cfg.clone(), p, &sources)?),
+        (None, Some(_)) => bail!("--nats needs the REST API (it shares the API's filters)"),
+        _ => None,
+    };
     let ncores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scan = api.as_ref().map(|p| p.scan.clone());
     let (mut server, state) = match api {
         Some(parts) => {
-            let (server, state) = parts.serve(&st, &sources, &messages, ncores)?;
+            let (server, state) = parts.serve(&st, &sources, &messages, ncores, fleet)?;
             (Some(server), Some(state))
         }
         None => (None, None),
@@ -528,6 +591,47 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// Joins the fleet: filters shared through NATS from now on, accepted scan reports to the
+/// outbox, statistics from the sources.
+fn start_fleet(
+    cfg: crate::fleet::FleetConfig,
+    parts: &ApiParts,
+    sources: &Arc<SourceRegistry>,
+) -> Result<Arc<crate::fleet::Fleet>> {
+    let host = cfg.host_id.clone();
+    let urls = cfg.urls.join(",");
+    let reg = Arc::downgrade(sources);
+    let scan = Arc::downgrade(&parts.scan);
+    let local = crate::fleet::Local {
+        registry: parts.registry.clone(),
+        store: parts.store.clone(),
+        stats: Box::new(move || {
+            let Some(reg) = reg.upgrade() else {
+                return serde_json::Value::Array(Vec::new());
+            };
+            reg.counters()
+                .into_iter()
+                .map(|(number, name, c)| {
+                    let mut doc = serde_json::to_value(c).unwrap_or_default();
+                    doc["source_number"] = number.into();
+                    doc["name"] = name.into();
+                    doc["uuid"] = reg.identity(number).map(|(u, _)| u).into();
+                    doc
+                })
+                .collect()
+        }),
+        devices_since: Box::new(move |since, limit| {
+            scan.upgrade()
+                .map(|s| s.devices_since(since, limit))
+                .unwrap_or_default()
+        }),
+    };
+    parts.scan.publish_to_fleet(&host);
+    let fleet = crate::fleet::Fleet::start(cfg, local)?;
+    eprintln!("airsift: fleet host {host:?} on NATS {urls}");
+    Ok(fleet)
+}
+
 /// Re-reads the config file and applies it (`super::reload`), telling the operator on standard
 /// error and the message bus what changed, what failed and what needs a restart.
 fn reload(args: &RunArgs, st: &mut Settings, live: super::reload::Live<'_>, bus: &MessageBus) {
@@ -566,7 +670,7 @@ fn reload(args: &RunArgs, st: &mut Settings, live: super::reload::Live<'_>, bus:
 /// from the store).
 struct ApiParts {
     store: Arc<Store>,
-    registry: FilterRegistry,
+    registry: Arc<FilterRegistry>,
     auth: Auth,
     scan: Arc<ScanService>,
 }
@@ -609,7 +713,7 @@ impl ApiParts {
         );
         Ok(ApiParts {
             store,
-            registry,
+            registry: Arc::new(registry),
             auth,
             scan,
         })
@@ -621,6 +725,7 @@ impl ApiParts {
         sources: &Arc<SourceRegistry>,
         messages: &Arc<MessageBus>,
         ncores: usize,
+        fleet: Option<Arc<crate::fleet::Fleet>>,
     ) -> Result<(Server, actix_web::web::Data<AppState>)> {
         let worker_cores: Vec<usize> = sources
             .groups()
@@ -645,6 +750,7 @@ impl ApiParts {
             body_limit: st.body_limit.into(),
             started: Instant::now(),
             metrics: ControlMetrics::default(),
+            fleet,
         };
         let free: Vec<usize> = (0..ncores).filter(|c| !worker_cores.contains(c)).collect();
         let cfg = ServerConfig {

@@ -113,6 +113,9 @@ pub struct Writer {
     next_step: Instant,
     frames: Option<FrameFeed>,
     last_drain: Instant,
+    /// Set (to this host's fleet id) when accepted requests also go to the fleet's outbox,
+    /// in the transaction that journals them.
+    outbox: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Writer {
@@ -138,7 +141,14 @@ impl Writer {
             next_step: Instant::now(),
             frames: None,
             last_drain: Instant::now(),
+            outbox: Arc::default(),
         }
+    }
+
+    /// Shares the switch that sends accepted requests to the fleet's outbox.
+    pub fn with_outbox(mut self, outbox: Arc<std::sync::OnceLock<String>>) -> Writer {
+        self.outbox = outbox;
+        self
     }
 
     /// Also merges the tables of capture workers, every [`TRACK_POLL`].
@@ -243,11 +253,22 @@ impl Writer {
     /// One group commit.
     fn commit(&mut self, jobs: Vec<Job>) {
         let first = self.next_seq;
+        let outbox = self.outbox.get();
         let res = self.store.transaction(|tx| {
             let mut stmt =
                 tx.prepare_cached("INSERT INTO scan_journal (seq, batch) VALUES (?1, ?2)")?;
             for (i, j) in jobs.iter().enumerate() {
                 stmt.execute(params![(first + i as u64) as i64, j.bytes])?;
+            }
+            if let Some(host) = outbox {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO fleet_outbox (seq, subject, payload) VALUES (?1, ?2, ?3)",
+                )?;
+                for (i, j) in jobs.iter().enumerate() {
+                    let seq = first + i as u64;
+                    let (subject, payload) = crate::fleet::events::scan_event(host, seq, &j.batch);
+                    stmt.execute(params![seq as i64, subject, payload])?;
+                }
             }
             Ok(())
         });

@@ -28,7 +28,7 @@ pub mod oui;
 mod query;
 mod recover;
 pub mod render;
-mod report;
+pub mod report;
 #[cfg(test)]
 mod tests;
 
@@ -159,6 +159,8 @@ pub struct ScanService {
     tx: Option<Sender<Msg>>,
     writer: Option<JoinHandle<()>>,
     server_uuid: String,
+    /// This host's fleet id once accepted requests go to the fleet's outbox.
+    outbox: Arc<std::sync::OnceLock<String>>,
 }
 
 /// The settings key of the server's UUID (`kismet.server.uuid`).
@@ -230,6 +232,8 @@ impl ScanService {
             policy,
         )
         .with_frames(feed);
+        let outbox: Arc<std::sync::OnceLock<String>> = Arc::default();
+        let w = w.with_outbox(outbox.clone());
         let writer = std::thread::Builder::new()
             .name("scan-writer".into())
             .spawn(move || w.run())
@@ -240,6 +244,7 @@ impl ScanService {
             tx: Some(tx),
             writer: Some(writer),
             server_uuid,
+            outbox,
         })
     }
 
@@ -338,6 +343,48 @@ impl ScanService {
                 .collect(),
             total: sel.total,
         }
+    }
+
+    /// From now on, every accepted request also goes to the fleet's outbox (API.md section 7),
+    /// with `host` in its message id.
+    pub fn publish_to_fleet(&self, host: &str) {
+        let _ = self.outbox.set(host.to_string());
+    }
+
+    /// Devices seen at or after `since` (seconds), at most `limit`, newest first, each as its
+    /// MAC and a summary (the fields a fleet event carries).
+    pub fn devices_since(&self, since: u64, limit: usize) -> Vec<(String, Value)> {
+        const FIELDS: &[&str] = &[
+            "kismet.device.base.macaddr",
+            "kismet.device.base.key",
+            "kismet.device.base.type",
+            "kismet.device.base.name",
+            "kismet.device.base.first_time",
+            "kismet.device.base.last_time",
+            "kismet.device.base.channel",
+            "kismet.device.base.frequency",
+            "kismet.device.base.packets.total",
+            "kismet.device.base.signal",
+            "kismet.device.base.seenby",
+        ];
+        let q = DeviceQuery {
+            last_time: Some(since as i64),
+            sort: Some(Sort {
+                path: "kismet.device.base.last_time".into(),
+                descending: true,
+            }),
+            length: limit,
+            fields: FIELDS.iter().map(|f| f.to_string()).collect(),
+            ..DeviceQuery::default()
+        };
+        self.query(&q)
+            .devices
+            .into_iter()
+            .filter_map(|d| {
+                let mac = d["kismet.device.base.macaddr"].as_str()?.to_string();
+                Some((mac, d))
+            })
+            .collect()
     }
 
     /// Number of devices stored.

@@ -16,7 +16,9 @@
 
 mod filters;
 mod keys;
+mod outbox;
 pub mod schema;
+pub use outbox::OutboxRow;
 mod settings;
 mod sources;
 

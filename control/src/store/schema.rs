@@ -58,6 +58,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         channel    TEXT NOT NULL
     );
     "#,
+    // 4: the fleet's outbox (control/src/fleet/events.rs): each accepted scan report request,
+    // written in the transaction that journals it, until JetStream acknowledges it.
+    r#"
+    CREATE TABLE fleet_outbox (
+        seq     INTEGER PRIMARY KEY,
+        subject TEXT NOT NULL,
+        payload BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema version this build reads and writes.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod nats;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Write};

@@ -60,6 +60,18 @@ impl FilterHandle {
         generation
     }
 
+    /// Makes `table` current as `generation`, which the caller chose: a fleet's filters take
+    /// the generation the shared store gave the change, the same on every host (a host that
+    /// joins a fleet may so go back to a lower number, once).
+    pub fn publish_as(&self, mut table: FilterTable, generation: u64) {
+        let _publishing = self
+            .publishers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        table.set_generation(generation);
+        self.current.store(Arc::new(table));
+    }
+
     /// The generation of the current table.
     pub fn generation(&self) -> u64 {
         self.current.load().generation()

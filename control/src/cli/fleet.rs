@@ -1,0 +1,147 @@
+//! `airsift fleet tail`: the fleet's events as JSON lines, from the stream `AIRSIFT`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use clap::{Args, Subcommand};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use crate::fleet::events::STREAM;
+
+#[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Print the fleet's events (scan reports, device changes, statistics) as one JSON object
+    /// per line: subject, stream sequence, time, message id and the event.
+    Tail(TailArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// NATS server URLs (comma-separated).
+    #[arg(
+        long,
+        value_name = "URL[,URL...]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub nats: Vec<String>,
+    /// Only events on this subject (wildcards allowed), e.g. `airsift.scan.>`.
+    #[arg(long, default_value = "airsift.>")]
+    pub subject: String,
+    /// Start from the oldest event the stream holds, not from the next one.
+    #[arg(long)]
+    pub all: bool,
+    /// Exit after this many events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Exit when no event arrived for this many seconds (after the first, or from the start).
+    #[arg(long, value_name = "SECS")]
+    pub idle_exit: Option<u64>,
+    /// A NATS credentials file.
+    #[arg(long, value_name = "FILE")]
+    pub nats_credentials: Option<PathBuf>,
+    /// CA certificate (PEM) of the NATS servers; requires TLS.
+    #[arg(long, value_name = "PEM")]
+    pub nats_tls_ca: Option<PathBuf>,
+}
+
+pub fn run(cmd: FleetCommand) -> Result<std::process::ExitCode> {
+    let FleetCommand::Tail(args) = cmd;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(tail(args))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn tail(a: TailArgs) -> Result<()> {
+    let mut opts = async_nats::ConnectOptions::new().name("airsift fleet tail");
+    if let Some(c) = &a.nats_credentials {
+        opts = opts
+            .credentials_file(c)
+            .await
+            .with_context(|| format!("cannot read the NATS credentials file {}", c.display()))?;
+    }
+    if let Some(ca) = &a.nats_tls_ca {
+        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    let urls: Vec<async_nats::ServerAddr> = a
+        .nats
+        .iter()
+        .map(|u| u.parse().with_context(|| format!("--nats {u:?}")))
+        .collect::<Result<_>>()?;
+    let client = opts.connect(urls).await.context("cannot connect to NATS")?;
+    let js = async_nats::jetstream::new(client);
+    let stream = js
+        .get_stream(STREAM)
+        .await
+        .with_context(|| format!("no stream {STREAM}: no airsift host has published yet"))?;
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: a.subject.clone(),
+            deliver_policy: if a.all {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::New
+            },
+            ..Default::default()
+        })
+        .await
+        .context("cannot follow the stream")?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .context("cannot follow the stream")?;
+    // Ready: a reader that starts this command and then causes events can wait for this line
+    // on standard error.
+    eprintln!("airsift: fleet tail: following {STREAM} {}", a.subject);
+    let mut seen = 0u64;
+    let out = std::io::stdout();
+    loop {
+        let next = match a.idle_exit {
+            Some(s) => match tokio::time::timeout(Duration::from_secs(s), messages.next()).await {
+                Ok(n) => n,
+                Err(_) => return Ok(()),
+            },
+            None => messages.next().await,
+        };
+        let Some(m) = next else {
+            return Ok(());
+        };
+        let m = m.context("reading the stream")?;
+        let (seq, time) = m
+            .info()
+            .map(|i| {
+                (
+                    i.stream_sequence,
+                    i.published.unix_timestamp_nanos() as f64 / 1e9,
+                )
+            })
+            .unwrap_or((0, 0.0));
+        let id = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Msg-Id"))
+            .map(|v| v.as_str().to_string());
+        let data: Value = serde_json::from_slice(&m.payload)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&m.payload).into_owned()));
+        let line = json!({
+            "subject": m.subject.as_str(),
+            "seq": seq,
+            "time": time,
+            "id": id,
+            "data": data,
+        });
+        let mut o = out.lock();
+        writeln!(o, "{line}")?;
+        o.flush()?;
+        seen += 1;
+        if a.count.is_some_and(|n| seen >= n) {
+            return Ok(());
+        }
+    }
+}

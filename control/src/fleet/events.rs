@@ -1,0 +1,264 @@
+//! Events to the stream `AIRSIFT` (API.md section 7):
+//! - accepted scan reports (`airsift.scan.<source uuid>`), one message per accepted request,
+//!   written to the outbox in the transaction that journals the request and published from
+//!   there ([`publish_outbox`]): a row leaves the outbox only when JetStream acknowledged it,
+//!   so requests accepted while NATS is down are published when it returns, and the message id
+//!   (host and journal sequence) lets the stream drop a copy sent again after a crash;
+//! - devices changed in the last interval (`airsift.device.<mac>`, one message per device and
+//!   interval, at most [`DEVICES_PER_INTERVAL`]);
+//! - per-source statistics each second (`airsift.stats.<host>`).
+//!
+//! Device changes and statistics describe a state that the next interval describes again, so
+//! they are published without an outbox: what NATS misses while it is down is not sent later.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use dataplane::wire::MacAddr;
+use serde_json::{json, Value};
+
+use super::{replicas, Fleet, Local};
+use crate::scan::report::Batch;
+
+/// The stream every event goes to.
+pub const STREAM: &str = "AIRSIFT";
+/// How long the stream remembers message ids to drop duplicates.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(120);
+/// How long the stream keeps events.
+const MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
+/// Outbox rows published per round.
+const OUTBOX_BATCH: usize = 256;
+/// How often the outbox is looked at when it was empty.
+const OUTBOX_POLL: Duration = Duration::from_millis(100);
+/// How often changed devices are published.
+const DEVICE_INTERVAL: Duration = Duration::from_secs(1);
+/// Most device messages per interval (the rest wait for the next interval's).
+pub const DEVICES_PER_INTERVAL: usize = 2_000;
+
+/// The subject and payload of an accepted scan report request, journaled as `seq`.
+pub fn scan_event(host: &str, seq: u64, batch: &Batch) -> (String, Vec<u8>) {
+    let uuid = crate::scan::kismet::format_uuid(&batch.source);
+    let reports: Vec<Value> = batch
+        .reports
+        .iter()
+        .map(|r| {
+            json!({
+                "mac": MacAddr::from_be_u64(r.mac).to_string(),
+                "time": r.time,
+                "ssid": r.ssid.as_deref(),
+                "channel": r.channel.as_deref(),
+                "freq_khz": r.freq_khz,
+                "signal": r.signal,
+                "lat": r.fix.map(|f| f.lat),
+                "lon": r.fix.map(|f| f.lon),
+                "alt": r.fix.and_then(|f| f.alt),
+                "tags": r.tags.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "host": host,
+        "seq": seq,
+        "time": batch.now,
+        "source_uuid": uuid,
+        "source_name": &*batch.name,
+        "rejected": batch.rejected,
+        "reports": reports,
+    });
+    (
+        format!("airsift.scan.{uuid}"),
+        serde_json::to_vec(&doc).unwrap_or_default(),
+    )
+}
+
+/// The message id of outbox row `seq` of `host`.
+pub fn message_id(host: &str, seq: u64) -> String {
+    format!("{host}-{seq}")
+}
+
+/// Makes sure the stream exists (with the cluster's replicas) before publishing to it.
+async fn ensure_stream(js: &jetstream::Context, client: &async_nats::Client) -> Result<(), String> {
+    if js.get_stream(STREAM).await.is_ok() {
+        return Ok(());
+    }
+    let mut config = stream::Config {
+        name: STREAM.into(),
+        description: Some("airsift events: scan reports, device changes, statistics".into()),
+        subjects: vec!["airsift.>".into()],
+        duplicate_window: DEDUP_WINDOW,
+        max_age: MAX_AGE,
+        num_replicas: replicas(client),
+        ..Default::default()
+    };
+    let mut err = match js.get_or_create_stream(config.clone()).await {
+        Ok(_) => return Ok(()),
+        Err(e) => e.to_string(),
+    };
+    if config.num_replicas > 1 {
+        config.num_replicas = 1;
+        match js.get_or_create_stream(config).await {
+            Ok(_) => return Ok(()),
+            Err(e) => err = e.to_string(),
+        }
+    }
+    Err(format!("cannot create the stream {STREAM}: {err}"))
+}
+
+/// Publishes the outbox, oldest first, for the life of the process.
+pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, local: Arc<Local>) {
+    let client = fleet.client.get().cloned();
+    let mut stream_ready = false;
+    loop {
+        if !fleet.connected() {
+            stream_ready = false;
+            tokio::time::sleep(OUTBOX_POLL).await;
+            continue;
+        }
+        if !stream_ready {
+            match ensure_stream(&js, client.as_ref().expect("set before the tasks start")).await {
+                Ok(()) => stream_ready = true,
+                Err(e) => {
+                    tracing::warn!("fleet: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
+        let store = local.store.clone();
+        let rows = tokio::task::spawn_blocking(move || {
+            let rows = store.outbox_head(OUTBOX_BATCH);
+            (rows, store.outbox_len().unwrap_or(0))
+        })
+        .await;
+        let (rows, pending) = match rows {
+            Ok((Ok(rows), pending)) => (rows, pending),
+            Ok((Err(e), _)) => {
+                tracing::error!("fleet: cannot read the outbox: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
+        };
+        fleet
+            .counters
+            .outbox_pending
+            .store(pending, Ordering::Relaxed);
+        if rows.is_empty() {
+            tokio::time::sleep(OUTBOX_POLL).await;
+            continue;
+        }
+        // Send the whole batch, then collect the acknowledgements.
+        let mut acks: Vec<(u64, PublishAckFuture)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let msg = jetstream::message::PublishMessage::build()
+                .payload(r.payload.into())
+                .message_id(message_id(fleet.host_id(), r.seq));
+            match js.send_publish(r.subject, msg).await {
+                Ok(ack) => acks.push((r.seq, ack)),
+                Err(e) => {
+                    fleet
+                        .counters
+                        .publish_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("fleet: publishing outbox row {}: {e}", r.seq);
+                    break;
+                }
+            }
+        }
+        let mut done = Vec::with_capacity(acks.len());
+        for (seq, ack) in acks {
+            match ack.await {
+                Ok(_) => done.push(seq),
+                Err(e) => {
+                    fleet
+                        .counters
+                        .publish_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("fleet: outbox row {seq} not acknowledged: {e}");
+                }
+            }
+        }
+        if done.is_empty() {
+            tokio::time::sleep(OUTBOX_POLL).await;
+            continue;
+        }
+        let n = done.len() as u64;
+        let store = local.store.clone();
+        match tokio::task::spawn_blocking(move || store.outbox_remove(&done)).await {
+            Ok(Ok(())) => {
+                fleet
+                    .counters
+                    .events_published
+                    .fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => tracing::error!("fleet: cannot trim the outbox: {e}"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Statistics each second and changed devices each [`DEVICE_INTERVAL`], while connected.
+pub(super) async fn publish_periodic(fleet: Arc<Fleet>, js: jetstream::Context, local: Arc<Local>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut devices_from = super::now_secs();
+    let mut last_devices = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        if !fleet.connected() {
+            continue;
+        }
+        let stats = json!({
+            "host": fleet.host_id(),
+            "time": super::now_secs(),
+            "sources": (local.stats)(),
+        });
+        let subject = format!("airsift.stats.{}", fleet.host_id());
+        publish_now(&fleet, &js, subject, &stats).await;
+        if last_devices.elapsed() < DEVICE_INTERVAL {
+            continue;
+        }
+        last_devices = tokio::time::Instant::now();
+        let since = devices_from;
+        let local2 = local.clone();
+        let Ok(changed) = tokio::task::spawn_blocking(move || {
+            (local2.devices_since)(since, DEVICES_PER_INTERVAL)
+        })
+        .await
+        else {
+            return;
+        };
+        // Devices seen in the current second may change again: the next round starts there.
+        devices_from = super::now_secs();
+        for (mac, doc) in changed {
+            let doc = json!({"host": fleet.host_id(), "time": devices_from, "device": doc});
+            publish_now(&fleet, &js, format!("airsift.device.{mac}"), &doc).await;
+        }
+    }
+}
+
+/// Publishes one message and waits for its acknowledgement (counted either way).
+async fn publish_now(fleet: &Fleet, js: &jetstream::Context, subject: String, doc: &Value) {
+    let payload = serde_json::to_vec(doc).unwrap_or_default();
+    let r = match js.publish(subject, payload.into()).await {
+        Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match r {
+        Ok(()) => {
+            fleet
+                .counters
+                .events_published
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            fleet
+                .counters
+                .publish_errors
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("fleet: publish: {e}");
+        }
+    }
+}
