@@ -644,8 +644,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 7,
-            "filters, api_keys, settings, the scan journal, devices and sources, capture sources"
+            tables, 8,
+            "filters, api_keys, settings, the scan journal, devices and sources, capture \
+             sources, the fleet's outbox"
         );
     }
 
