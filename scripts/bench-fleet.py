@@ -25,6 +25,7 @@ PW = "bench-fleet"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"admin:{PW}".encode()).decode()}
 work = tempfile.mkdtemp(prefix="airsift-bench-fleet.")
 procs = []
+pids = {}
 
 
 def free_port():
@@ -40,6 +41,12 @@ def spawn(args, log, env=None):
     return p
 
 
+def cpu_s(pid):
+    """utime + stime of a process, in seconds."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def nats_cluster(n, tag):
     ports = [(free_port(), free_port(), free_port()) for _ in range(n)]
     routes = ", ".join(f'"nats-route://127.0.0.1:{r}"' for _, r, _ in ports)
@@ -51,7 +58,7 @@ def nats_cluster(n, tag):
         conf = (f"server_name: {tag}{i}\nlisten: 127.0.0.1:{p}\nhttp: 127.0.0.1:{m}\n"
                 f'jetstream {{\n store_dir: "{d}"\n}}\n{cluster}')
         open(f"{d}.conf", "w").write(conf)
-        spawn(["nats-server", "-c", f"{d}.conf"], f"{d}.log")
+        pids[f"{tag}-nats{i}"] = spawn(["nats-server", "-c", f"{d}.conf"], f"{d}.log").pid
     for _, _, m in ports:
         for _ in range(600):
             try:
@@ -67,8 +74,9 @@ def nats_cluster(n, tag):
 
 def airsift(tag, extra):
     log = f"{work}/{tag}.log"
-    spawn([f"{ROOT}/target/release/airsift", "run", "--state-dir", f"{work}/{tag}",
-           "--listen", "127.0.0.1:0", *extra], log, {"AIRSIFT_ADMIN_PASSWORD": PW})
+    p = spawn([f"{ROOT}/target/release/airsift", "run", "--state-dir", f"{work}/{tag}",
+               "--listen", "127.0.0.1:0", *extra], log, {"AIRSIFT_ADMIN_PASSWORD": PW})
+    pids[tag] = p.pid
     for _ in range(600):
         m = re.search(r"REST API on http://([^/]+)/", open(log).read())
         if m:
@@ -119,31 +127,46 @@ def main():
           f"{os.getloadavg()[0]:.2f}, nats-server "
           + subprocess.run(["nats-server", "--version"], capture_output=True, text=True).stdout.strip())
     print()
-    # 1. Ingest with and without --nats.
+    # 1. Ingest without --nats; with --nats to a port nothing listens on (the outbox grows,
+    # nothing is published: the cost on the request path alone); with --nats to a server.
+    runs = []
     plain, _ = airsift("plain", [])
+    c0 = cpu_s(pids["plain"])
     r0 = scanload(plain)
+    runs.append(("without --nats", r0, cpu_s(pids["plain"]) - c0, None))
+    dead, _ = airsift("dead", ["--nats", f"nats://127.0.0.1:{free_port()}", "--host-id", "dead"])
+    c0 = cpu_s(pids["dead"])
+    rd = scanload(dead)
+    runs.append(("with --nats, no server up (outbox only)", rd, cpu_s(pids["dead"]) - c0, None))
     urls1 = nats_cluster(1, "one")
     fleet, _ = airsift("fleet", ["--nats", urls1, "--host-id", "ingest"])
     wait("the fleet host connected", lambda: status(fleet)["fleet"] == "connected")
+    c0, n0 = cpu_s(pids["fleet"]), cpu_s(pids["one-nats0"])
     r1 = scanload(fleet)
     t = time.time()
     wait("the outbox drained",
          lambda: status(fleet)["airsift.fleet"]["airsift.fleet.outbox_pending"] == 0, 600)
     drain = time.time() - t
+    runs.append(("with --nats, one nats-server on this machine", r1, cpu_s(pids["fleet"]) - c0,
+                 cpu_s(pids["one-nats0"]) - n0))
     tail = subprocess.run([f"{ROOT}/target/release/airsift", "fleet", "tail", "--nats", urls1,
                            "--subject", "airsift.scan.>", "--all", "--idle-exit", "3"],
                           capture_output=True, text=True, check=True).stdout.splitlines()
     events = [json.loads(l) for l in tail]
     ids = {e["id"] for e in events}
     reports = sum(len(e["data"]["reports"]) for e in events)
-    print("| run | reports/s acknowledged | p50 / p99 latency | requests acknowledged |")
-    print("|---|---:|---:|---:|")
-    for name, r in (("without --nats", r0), ("with --nats (one nats-server)", r1)):
+    print("| run | reports/s acknowledged | p50 / p99 latency | airsift CPU µs/report | "
+          "nats-server CPU µs/report |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r, cpu, ncpu in runs:
+        n = r["reports_acked"]
         print(f"| {name} | {r['reports_per_s']:,.0f} | {r['latency_ms']['p50']} / "
-              f"{r['latency_ms']['p99']} ms | {r['requests_ok']:,} |")
+              f"{r['latency_ms']['p99']} ms | {cpu / n * 1e6:.2f} | "
+              + (f"{ncpu / n * 1e6:.2f} |" if ncpu is not None else "— |"))
     print()
-    print(f"with --nats: {r1['reports_per_s'] / r0['reports_per_s'] * 100:.1f} % of the rate "
-          f"without; stream holds {len(events):,} scan events ({len(ids):,} distinct ids, "
+    print(f"with --nats and a server: {r1['reports_per_s'] / r0['reports_per_s'] * 100:.1f} % of "
+          f"the rate without (outbox only: {rd['reports_per_s'] / r0['reports_per_s'] * 100:.1f} %); "
+          f"the stream holds {len(events):,} scan events ({len(ids):,} distinct ids, "
           f"{reports:,} reports) for {r1['requests_ok']:,} acknowledged requests "
           f"({r1['reports_acked']:,} reports); outbox drained {drain:.1f} s after the load ended")
     print()

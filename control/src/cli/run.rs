@@ -602,9 +602,11 @@ fn start_fleet(
     let urls = cfg.urls.join(",");
     let reg = Arc::downgrade(sources);
     let scan = Arc::downgrade(&parts.scan);
+    let outbox = parts.scan.publish_to_fleet(&host);
     let local = crate::fleet::Local {
         registry: parts.registry.clone(),
         store: parts.store.clone(),
+        outbox,
         stats: Box::new(move || {
             let Some(reg) = reg.upgrade() else {
                 return serde_json::Value::Array(Vec::new());
@@ -626,7 +628,6 @@ fn start_fleet(
                 .unwrap_or_default()
         }),
     };
-    parts.scan.publish_to_fleet(&host);
     let fleet = crate::fleet::Fleet::start(cfg, local)?;
     eprintln!("airsift: fleet host {host:?} on NATS {urls}");
     Ok(fleet)

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
 use dataplane::wire::MacAddr;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{replicas, Fleet, Local};
@@ -37,40 +38,82 @@ const DEVICE_INTERVAL: Duration = Duration::from_secs(1);
 /// Most device messages per interval (the rest wait for the next interval's).
 pub const DEVICES_PER_INTERVAL: usize = 2_000;
 
-/// The subject and payload of an accepted scan report request, journaled as `seq`.
-pub fn scan_event(host: &str, seq: u64, batch: &Batch) -> (String, Vec<u8>) {
-    let uuid = crate::scan::kismet::format_uuid(&batch.source);
-    let reports: Vec<Value> = batch
-        .reports
-        .iter()
-        .map(|r| {
-            json!({
-                "mac": MacAddr::from_be_u64(r.mac).to_string(),
-                "time": r.time,
-                "ssid": r.ssid.as_deref(),
-                "channel": r.channel.as_deref(),
-                "freq_khz": r.freq_khz,
-                "signal": r.signal,
-                "lat": r.fix.map(|f| f.lat),
-                "lon": r.fix.map(|f| f.lon),
-                "alt": r.fix.and_then(|f| f.alt),
-                "tags": r.tags.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect::<serde_json::Map<_, _>>(),
-            })
-        })
-        .collect();
-    let doc = json!({
-        "host": host,
-        "seq": seq,
-        "time": batch.now,
-        "source_uuid": uuid,
-        "source_name": &*batch.name,
-        "rejected": batch.rejected,
-        "reports": reports,
-    });
-    (
-        format!("airsift.scan.{uuid}"),
-        serde_json::to_vec(&doc).unwrap_or_default(),
+/// The subject of an accepted scan report request.
+pub fn scan_subject(batch: &Batch) -> String {
+    format!(
+        "airsift.scan.{}",
+        crate::scan::kismet::format_uuid(&batch.source)
     )
+}
+
+/// One report of a scan event (absent values are left out).
+#[derive(Serialize)]
+struct ReportOut<'a> {
+    mac: String,
+    time: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    freq_khz: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<i16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alt: Option<f64>,
+    #[serde(serialize_with = "tags", skip_serializing_if = "<[_]>::is_empty")]
+    tags: &'a [crate::scan::report::Tag],
+}
+
+/// Tags as one JSON object.
+fn tags<S: serde::Serializer>(t: &&[crate::scan::report::Tag], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(t.iter().map(|(k, v)| (&**k, &**v)))
+}
+
+/// A scan event: the accepted request, with the host and journal sequence it has there.
+#[derive(Serialize)]
+struct ScanOut<'a> {
+    host: &'a str,
+    seq: u64,
+    time: u32,
+    source_uuid: String,
+    source_name: &'a str,
+    rejected: u32,
+    reports: Vec<ReportOut<'a>>,
+}
+
+/// The event of an accepted scan report request, journaled as `seq`. Serialized from typed
+/// records, not built as a JSON tree: this runs for every accepted request.
+pub fn scan_event(host: &str, seq: u64, batch: &Batch) -> Vec<u8> {
+    let out = ScanOut {
+        host,
+        seq,
+        time: batch.now,
+        source_uuid: crate::scan::kismet::format_uuid(&batch.source),
+        source_name: &batch.name,
+        rejected: batch.rejected,
+        reports: batch
+            .reports
+            .iter()
+            .map(|r| ReportOut {
+                mac: MacAddr::from_be_u64(r.mac).to_string(),
+                time: r.time,
+                ssid: r.ssid.as_deref(),
+                channel: r.channel.as_deref(),
+                freq_khz: r.freq_khz,
+                signal: r.signal,
+                lat: r.fix.map(|f| f.lat),
+                lon: r.fix.map(|f| f.lon),
+                alt: r.fix.and_then(|f| f.alt),
+                tags: &r.tags,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 /// The message id of outbox row `seq` of `host`.
@@ -106,10 +149,14 @@ async fn ensure_stream(js: &jetstream::Context, client: &async_nats::Client) -> 
     Err(format!("cannot create the stream {STREAM}: {err}"))
 }
 
-/// Publishes the outbox, oldest first, for the life of the process.
+/// Publishes the outbox, oldest first, for the life of the process: rows after the last one
+/// acknowledged in order (those sent before a restart are sent again; the stream drops them by
+/// message id), a batch at a time, all sent before the acknowledgements are collected.
 pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, local: Arc<Local>) {
     let client = fleet.client.get().cloned();
     let mut stream_ready = false;
+    // Every row up to here is acknowledged.
+    let mut cursor = 0u64;
     loop {
         if !fleet.connected() {
             stream_ready = false;
@@ -126,10 +173,26 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                 }
             }
         }
-        let store = local.store.clone();
+        let (store, host) = (local.store.clone(), fleet.host_id().to_string());
         let rows = tokio::task::spawn_blocking(move || {
-            let rows = store.outbox_head(OUTBOX_BATCH);
-            (rows, store.outbox_len().unwrap_or(0))
+            // Rows hold the journal's encoding of the request; the event is its JSON.
+            let rows = store.outbox_after(cursor, OUTBOX_BATCH).map(|rows| {
+                rows.into_iter()
+                    .map(|mut r| {
+                        r.payload = match crate::scan::codec::decode_batch(&r.payload) {
+                            Ok(b) => scan_event(&host, r.seq, &b),
+                            Err(e) => serde_json::to_vec(&json!({
+                                "host": host,
+                                "seq": r.seq,
+                                "error": format!("the journaled request cannot be read: {e}"),
+                            }))
+                            .unwrap_or_default(),
+                        };
+                        r
+                    })
+                    .collect::<Vec<_>>()
+            });
+            (rows, store.outbox_count_after(cursor).unwrap_or(0))
         })
         .await;
         let (rows, pending) = match rows {
@@ -149,7 +212,6 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
             tokio::time::sleep(OUTBOX_POLL).await;
             continue;
         }
-        // Send the whole batch, then collect the acknowledgements.
         let mut acks: Vec<(u64, PublishAckFuture)> = Vec::with_capacity(rows.len());
         for r in rows {
             let msg = jetstream::message::PublishMessage::build()
@@ -167,11 +229,23 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                 }
             }
         }
-        let mut done = Vec::with_capacity(acks.len());
+        // The cursor moves over the rows acknowledged in order; a row that was not stops it
+        // (it and the ones after it are sent again).
+        let mut in_order = true;
+        let before = cursor;
         for (seq, ack) in acks {
             match ack.await {
-                Ok(_) => done.push(seq),
+                Ok(_) => {
+                    fleet
+                        .counters
+                        .events_published
+                        .fetch_add(1, Ordering::Relaxed);
+                    if in_order {
+                        cursor = seq;
+                    }
+                }
                 Err(e) => {
+                    in_order = false;
                     fleet
                         .counters
                         .publish_errors
@@ -180,21 +254,12 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                 }
             }
         }
-        if done.is_empty() {
+        local
+            .outbox
+            .acked
+            .fetch_max(cursor, std::sync::atomic::Ordering::AcqRel);
+        if cursor == before {
             tokio::time::sleep(OUTBOX_POLL).await;
-            continue;
-        }
-        let n = done.len() as u64;
-        let store = local.store.clone();
-        match tokio::task::spawn_blocking(move || store.outbox_remove(&done)).await {
-            Ok(Ok(())) => {
-                fleet
-                    .counters
-                    .events_published
-                    .fetch_add(n, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => tracing::error!("fleet: cannot trim the outbox: {e}"),
-            Err(_) => return,
         }
     }
 }
@@ -230,11 +295,44 @@ pub(super) async fn publish_periodic(fleet: Arc<Fleet>, js: jetstream::Context, 
         else {
             return;
         };
-        // Devices seen in the current second may change again: the next round starts there.
-        devices_from = super::now_secs();
+        // Oldest first: when the limit cut the list, the next round goes on from the last one
+        // published (its second may be sent again); else from now (devices seen in the current
+        // second may change again within it: they are sent again next round).
+        let now = super::now_secs();
+        devices_from = if changed.len() >= DEVICES_PER_INTERVAL {
+            changed
+                .last()
+                .and_then(|(_, d)| d["kismet.device.base.last_time"].as_u64())
+                .unwrap_or(now)
+                .max(since)
+        } else {
+            now
+        };
+        // All sent, then the acknowledgements collected: one round trip per interval.
+        let mut acks = Vec::with_capacity(changed.len());
         for (mac, doc) in changed {
-            let doc = json!({"host": fleet.host_id(), "time": devices_from, "device": doc});
-            publish_now(&fleet, &js, format!("airsift.device.{mac}"), &doc).await;
+            let doc = json!({"host": fleet.host_id(), "time": now, "device": doc});
+            let payload = serde_json::to_vec(&doc).unwrap_or_default();
+            match js
+                .publish(format!("airsift.device.{mac}"), payload.into())
+                .await
+            {
+                Ok(ack) => acks.push(ack),
+                Err(_) => {
+                    fleet
+                        .counters
+                        .publish_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        for ack in acks {
+            let counter = match ack.await {
+                Ok(_) => &fleet.counters.events_published,
+                Err(_) => &fleet.counters.publish_errors,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

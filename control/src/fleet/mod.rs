@@ -48,6 +48,8 @@ pub struct FleetConfig {
 pub struct Local {
     pub registry: Arc<FilterRegistry>,
     pub store: Arc<Store>,
+    /// The outbox the scan writer fills; the publisher raises its `acked`.
+    pub outbox: Arc<crate::scan::Outbox>,
     /// Per-source statistics (`airsift.stats.<host>` and the heartbeat).
     pub stats: Box<dyn Fn() -> Value + Send + Sync>,
     pub devices_since: DevicesSince,

@@ -113,9 +113,24 @@ pub struct Writer {
     next_step: Instant,
     frames: Option<FrameFeed>,
     last_drain: Instant,
-    /// Set (to this host's fleet id) when accepted requests also go to the fleet's outbox,
-    /// in the transaction that journals them.
-    outbox: Arc<std::sync::OnceLock<String>>,
+    /// The fleet's outbox (see [`Outbox`]).
+    outbox: Arc<Outbox>,
+    /// Outbox rows up to this sequence are deleted.
+    trimmed: u64,
+}
+
+/// The fleet's outbox as the writer and the publisher share it. Accepted requests go into
+/// the outbox table in the transaction that journals them once `host` is set; the publisher
+/// raises `acked` as JetStream acknowledges them in order, and the writer deletes the rows up
+/// to it within its next transaction (or in one of its own when idle): no transaction, fsync
+/// or lock of the publisher's own on the request path. A deletion lost in a crash only sends
+/// the rows again, which the stream drops by their message ids.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// This host's fleet id, once the fleet is on.
+    pub host: std::sync::OnceLock<String>,
+    /// The highest sequence such that it and every row before it were acknowledged.
+    pub acked: std::sync::atomic::AtomicU64,
 }
 
 impl Writer {
@@ -142,13 +157,36 @@ impl Writer {
             frames: None,
             last_drain: Instant::now(),
             outbox: Arc::default(),
+            trimmed: 0,
         }
     }
 
-    /// Shares the switch that sends accepted requests to the fleet's outbox.
-    pub fn with_outbox(mut self, outbox: Arc<std::sync::OnceLock<String>>) -> Writer {
+    /// Shares the fleet's outbox.
+    pub fn with_outbox(mut self, outbox: Arc<Outbox>) -> Writer {
         self.outbox = outbox;
         self
+    }
+
+    /// Outbox rows acknowledged and not yet deleted: up to which sequence to delete.
+    fn trim_to(&self) -> Option<u64> {
+        let acked = self.outbox.acked.load(std::sync::atomic::Ordering::Acquire);
+        (acked > self.trimmed).then_some(acked)
+    }
+
+    /// Deletes the acknowledged outbox rows in a transaction of their own (the writer is idle).
+    fn trim_outbox(&mut self) {
+        let Some(upto) = self.trim_to() else {
+            return;
+        };
+        let r = self.store.transaction(|tx| {
+            tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq <= ?1")?
+                .execute(params![upto as i64])?;
+            Ok(())
+        });
+        match r {
+            Ok(()) => self.trimmed = upto,
+            Err(e) => tracing::warn!(error = %e, "the fleet's outbox was not trimmed"),
+        }
     }
 
     /// Also merges the tables of capture workers, every [`TRACK_POLL`].
@@ -213,6 +251,8 @@ impl Writer {
             }
             if !jobs.is_empty() {
                 self.commit(jobs);
+            } else if self.ckpt.is_none() {
+                self.trim_outbox();
             }
             if self.frames.is_some() && self.last_drain.elapsed() >= TRACK_POLL {
                 self.drain_frames();
@@ -253,27 +293,37 @@ impl Writer {
     /// One group commit.
     fn commit(&mut self, jobs: Vec<Job>) {
         let first = self.next_seq;
-        let outbox = self.outbox.get();
+        let outbox = self.outbox.host.get().is_some();
+        let trim = self.trim_to();
         let res = self.store.transaction(|tx| {
             let mut stmt =
                 tx.prepare_cached("INSERT INTO scan_journal (seq, batch) VALUES (?1, ?2)")?;
             for (i, j) in jobs.iter().enumerate() {
                 stmt.execute(params![(first + i as u64) as i64, j.bytes])?;
             }
-            if let Some(host) = outbox {
+            if outbox {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO fleet_outbox (seq, subject, payload) VALUES (?1, ?2, ?3)",
                 )?;
+                // The journal's own encoding: the event's JSON is built when it is published,
+                // off this thread, which every request waits on.
                 for (i, j) in jobs.iter().enumerate() {
                     let seq = first + i as u64;
-                    let (subject, payload) = crate::fleet::events::scan_event(host, seq, &j.batch);
-                    stmt.execute(params![seq as i64, subject, payload])?;
+                    let subject = crate::fleet::events::scan_subject(&j.batch);
+                    stmt.execute(params![seq as i64, subject, j.bytes])?;
                 }
+            }
+            if let Some(upto) = trim {
+                tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq <= ?1")?
+                    .execute(params![upto as i64])?;
             }
             Ok(())
         });
         match res {
             Ok(()) => {
+                if let Some(upto) = trim {
+                    self.trimmed = upto;
+                }
                 {
                     let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
                     for (i, j) in jobs.iter().enumerate() {

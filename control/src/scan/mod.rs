@@ -16,7 +16,7 @@
 //! in-memory model is updated after the commit and before the reply. `open` rebuilds the same
 //! model from the last checkpoint plus the journal after it.
 
-mod codec;
+pub(crate) mod codec;
 pub mod crypt;
 pub mod datasource;
 mod device;
@@ -43,7 +43,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::store::{Store, StoreError};
-pub use journal::FrameFeed;
+pub use journal::{FrameFeed, Outbox};
 use journal::{Job, Msg, Policy, Writer};
 pub use model::default_max_devices;
 use model::State;
@@ -159,8 +159,8 @@ pub struct ScanService {
     tx: Option<Sender<Msg>>,
     writer: Option<JoinHandle<()>>,
     server_uuid: String,
-    /// This host's fleet id once accepted requests go to the fleet's outbox.
-    outbox: Arc<std::sync::OnceLock<String>>,
+    /// The fleet's outbox, shared with the writer.
+    outbox: Arc<journal::Outbox>,
 }
 
 /// The settings key of the server's UUID (`kismet.server.uuid`).
@@ -232,7 +232,7 @@ impl ScanService {
             policy,
         )
         .with_frames(feed);
-        let outbox: Arc<std::sync::OnceLock<String>> = Arc::default();
+        let outbox: Arc<journal::Outbox> = Arc::default();
         let w = w.with_outbox(outbox.clone());
         let writer = std::thread::Builder::new()
             .name("scan-writer".into())
@@ -346,13 +346,16 @@ impl ScanService {
     }
 
     /// From now on, every accepted request also goes to the fleet's outbox (API.md section 7),
-    /// with `host` in its message id.
-    pub fn publish_to_fleet(&self, host: &str) {
-        let _ = self.outbox.set(host.to_string());
+    /// with `host` in its message id. Returns the outbox, whose `acked` the publisher raises.
+    pub fn publish_to_fleet(&self, host: &str) -> Arc<journal::Outbox> {
+        let _ = self.outbox.host.set(host.to_string());
+        self.outbox.clone()
     }
 
-    /// Devices seen at or after `since` (seconds), at most `limit`, newest first, each as its
-    /// MAC and a summary (the fields a fleet event carries).
+    /// Devices seen at or after `since` (seconds), at most `limit`, oldest first (the time
+    /// index's order: no sort), each as its MAC and a summary: the base fields a fleet event
+    /// carries and a compact seen-by list (datasource UUID, last time, packets, last signal),
+    /// not the datasources' whole records, which would make each event kilobytes long.
     pub fn devices_since(&self, since: u64, limit: usize) -> Vec<(String, Value)> {
         const FIELDS: &[&str] = &[
             "kismet.device.base.macaddr",
@@ -364,25 +367,39 @@ impl ScanService {
             "kismet.device.base.channel",
             "kismet.device.base.frequency",
             "kismet.device.base.packets.total",
-            "kismet.device.base.signal",
-            "kismet.device.base.seenby",
+            "kismet.device.base.crypt",
         ];
         let q = DeviceQuery {
             last_time: Some(since as i64),
-            sort: Some(Sort {
-                path: "kismet.device.base.last_time".into(),
-                descending: true,
-            }),
             length: limit,
-            fields: FIELDS.iter().map(|f| f.to_string()).collect(),
             ..DeviceQuery::default()
         };
-        self.query(&q)
-            .devices
-            .into_iter()
-            .filter_map(|d| {
-                let mac = d["kismet.device.base.macaddr"].as_str()?.to_string();
-                Some((mac, d))
+        let sel = query::select(&self.read(), &q, &self.server_uuid);
+        let cx = render::Ctx::new(&sel.sources, &self.server_uuid);
+        sel.devices
+            .iter()
+            .map(|(d, ch)| {
+                let mut doc = Map::new();
+                for f in FIELDS {
+                    if let Some(v) = render::field(d, ch, &cx, f) {
+                        doc.insert(f.to_string(), v);
+                    }
+                }
+                let seen: Vec<Value> = d
+                    .seen
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "uuid": sel.sources.get(s.source as usize)
+                                .map(|src| kismet::format_uuid(&src.uuid)),
+                            "last_time": s.last,
+                            "packets": s.count,
+                            "signal": s.has_signal.then_some(s.signal[0]),
+                        })
+                    })
+                    .collect();
+                doc.insert("airsift.fleet.seenby".into(), seen.into());
+                (render::mac_string(d.mac), Value::Object(doc))
             })
             .collect()
     }

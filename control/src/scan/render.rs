@@ -117,7 +117,7 @@ fn num(x: f64) -> Value {
     }
 }
 
-fn mac_string(mac: u64) -> String {
+pub(crate) fn mac_string(mac: u64) -> String {
     dataplane::wire::MacAddr::from_u64(mac).to_string()
 }
 

@@ -1,4 +1,5 @@
-//! The fleet's outbox: events that must reach the stream, kept until it acknowledges them.
+//! The fleet's outbox: events that must reach the stream, kept until it acknowledges them
+//! (the scan writer inserts and deletes rows; see `scan::Outbox`).
 
 use rusqlite::params;
 
@@ -14,13 +15,13 @@ pub struct OutboxRow {
 }
 
 impl Store {
-    /// The oldest `limit` rows.
-    pub fn outbox_head(&self, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+    /// The oldest `limit` rows after sequence `after`.
+    pub fn outbox_after(&self, after: u64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, subject, payload FROM fleet_outbox ORDER BY seq LIMIT ?1",
+            "SELECT seq, subject, payload FROM fleet_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![limit as i64], |r| {
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
             Ok(OutboxRow {
                 seq: r.get::<_, i64>(0)? as u64,
                 subject: r.get(1)?,
@@ -30,22 +31,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Removes the rows the stream acknowledged.
-    pub fn outbox_remove(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        self.transaction(|tx| {
-            let mut stmt = tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq = ?1")?;
-            for &s in seqs {
-                stmt.execute(params![s as i64])?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Rows waiting.
-    pub fn outbox_len(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM fleet_outbox", [], |r| r.get(0))?;
+    /// Rows after sequence `after`.
+    pub fn outbox_count_after(&self, after: u64) -> Result<u64, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM fleet_outbox WHERE seq > ?1",
+            params![after as i64],
+            |r| r.get(0),
+        )?;
         Ok(n as u64)
     }
 }
