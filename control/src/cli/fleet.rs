@@ -47,6 +47,12 @@ pub struct TailArgs {
     /// CA certificate (PEM) of the NATS servers; requires TLS.
     #[arg(long, value_name = "PEM")]
     pub nats_tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for servers that verify clients (needs --nats-tls-key).
+    #[arg(long, value_name = "PEM", requires = "nats_tls_key")]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --nats-tls-cert.
+    #[arg(long, value_name = "PEM", requires = "nats_tls_cert")]
+    pub nats_tls_key: Option<PathBuf>,
 }
 
 pub fn run(cmd: FleetCommand) -> Result<std::process::ExitCode> {
@@ -59,16 +65,18 @@ pub fn run(cmd: FleetCommand) -> Result<std::process::ExitCode> {
 }
 
 async fn tail(a: TailArgs) -> Result<()> {
-    let mut opts = async_nats::ConnectOptions::new().name("airsift fleet tail");
-    if let Some(c) = &a.nats_credentials {
-        opts = opts
-            .credentials_file(c)
-            .await
-            .with_context(|| format!("cannot read the NATS credentials file {}", c.display()))?;
-    }
-    if let Some(ca) = &a.nats_tls_ca {
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-    }
+    let cfg = crate::fleet::FleetConfig {
+        urls: a.nats.clone(),
+        credentials: a.nats_credentials.clone(),
+        tls_ca: a.nats_tls_ca.clone(),
+        tls_cert: a.nats_tls_cert.clone(),
+        tls_key: a.nats_tls_key.clone(),
+        host_id: String::new(),
+    };
+    let opts = cfg
+        .secure(async_nats::ConnectOptions::new().name("airsift fleet tail"))
+        .await
+        .map_err(anyhow::Error::msg)?;
     let urls: Vec<async_nats::ServerAddr> = a
         .nats
         .iter()

@@ -44,6 +44,31 @@ pub struct FleetConfig {
     pub host_id: String,
 }
 
+impl FleetConfig {
+    /// `opts` with this configuration's credentials and TLS settings (the host's link and
+    /// `airsift fleet tail` connect alike).
+    pub async fn secure(
+        &self,
+        mut opts: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, String> {
+        if let Some(creds) = &self.credentials {
+            opts = opts.credentials_file(creds).await.map_err(|e| {
+                format!(
+                    "cannot read the NATS credentials file {}: {e}",
+                    creds.display()
+                )
+            })?;
+        }
+        if let Some(ca) = &self.tls_ca {
+            opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            opts = opts.add_client_certificate(cert.clone(), key.clone());
+        }
+        Ok(opts)
+    }
+}
+
 /// What the fleet reads from the rest of the process, each second or on demand.
 pub struct Local {
     pub registry: Arc<FilterRegistry>,
@@ -152,7 +177,7 @@ impl Fleet {
     async fn connect(&self) -> Result<async_nats::Client, String> {
         let c = &self.config;
         let reconnected = self.reconnected.clone();
-        let mut opts = async_nats::ConnectOptions::new()
+        let opts = async_nats::ConnectOptions::new()
             .event_callback(move |event| {
                 let reconnected = reconnected.clone();
                 async move {
@@ -170,23 +195,11 @@ impl Fleet {
             .retry_on_initial_connect()
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(2));
-        if let Some(creds) = &c.credentials {
-            opts = opts.credentials_file(creds).await.map_err(|e| {
-                format!(
-                    "cannot read the NATS credentials file {}: {e}",
-                    creds.display()
-                )
-            })?;
-        }
-        if let Some(ca) = &c.tls_ca {
-            opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-        }
-        if let (Some(cert), Some(key)) = (&c.tls_cert, &c.tls_key) {
-            opts = opts.add_client_certificate(cert.clone(), key.clone());
-        }
         let urls: Vec<async_nats::ServerAddr> =
             c.urls.iter().filter_map(|u| u.parse().ok()).collect();
-        opts.connect(urls)
+        c.secure(opts)
+            .await?
+            .connect(urls)
             .await
             .map_err(|e| format!("cannot connect to NATS: {e}"))
     }
