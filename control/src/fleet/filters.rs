@@ -6,7 +6,11 @@
 //! reads every key and applies it (the fleet's filters win over the host's own), adds the
 //! filters the fleet lacks (all of the host's when the bucket is new: the first host seeds
 //! the fleet), and from then on applies each new revision the watch brings. A change made on
-//! this host is a compare-and-set on the revision it last applied ([`SharedFilters`]).
+//! this host is written on condition that the bucket's last sequence is still the newest write
+//! this host has applied ([`SharedFilters`] says why the whole bucket's, not the key's). Two
+//! hosts seeding an empty bucket at the same moment may both succeed (the seed's create is a
+//! per-key check): the later seed is then the fleet's filter on every host, as the watch
+//! brings it.
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{kv, stream};
