@@ -93,12 +93,10 @@ pub trait SharedFilters: Send + Sync {
 pub fn shared_doc(model: &FilterModel) -> Value {
     let mut doc = model.to_status_doc(0);
     if let Some(m) = doc.as_object_mut() {
-        m.remove(GENERATION_KEY);
+        m.remove(dataplane::filter::GENERATION);
     }
     doc
 }
-
-const GENERATION_KEY: &str = "airsift.packetfilter.generation";
 
 impl std::error::Error for RegistryError {}
 

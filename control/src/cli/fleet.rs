@@ -41,13 +41,20 @@ pub struct TailArgs {
     /// Exit when no event arrived for this many seconds (after the first, or from the start).
     #[arg(long, value_name = "SECS")]
     pub idle_exit: Option<u64>,
-    /// A NATS credentials file.
+    #[command(flatten)]
+    pub auth: NatsAuth,
+}
+
+/// How to authenticate to the NATS servers: `run --nats` and `fleet tail` take the same flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NatsAuth {
+    /// A NATS credentials file (JWT and NKey seed).
     #[arg(long, value_name = "FILE")]
     pub nats_credentials: Option<PathBuf>,
-    /// CA certificate (PEM) of the NATS servers; requires TLS.
+    /// CA certificate (PEM) that signed the NATS servers' certificates; requires TLS.
     #[arg(long, value_name = "PEM")]
     pub nats_tls_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for servers that verify clients (needs --nats-tls-key).
+    /// Client certificate (PEM) for NATS servers that verify clients (needs --nats-tls-key).
     #[arg(long, value_name = "PEM", requires = "nats_tls_key")]
     pub nats_tls_cert: Option<PathBuf>,
     /// The PEM private key of --nats-tls-cert.
@@ -67,10 +74,10 @@ pub fn run(cmd: FleetCommand) -> Result<std::process::ExitCode> {
 async fn tail(a: TailArgs) -> Result<()> {
     let cfg = crate::fleet::FleetConfig {
         urls: a.nats.clone(),
-        credentials: a.nats_credentials.clone(),
-        tls_ca: a.nats_tls_ca.clone(),
-        tls_cert: a.nats_tls_cert.clone(),
-        tls_key: a.nats_tls_key.clone(),
+        credentials: a.auth.nats_credentials.clone(),
+        tls_ca: a.auth.nats_tls_ca.clone(),
+        tls_cert: a.auth.nats_tls_cert.clone(),
+        tls_key: a.auth.nats_tls_key.clone(),
         host_id: String::new(),
     };
     let opts = cfg

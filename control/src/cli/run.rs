@@ -161,18 +161,8 @@ pub struct RunArgs {
     /// nats://host:port): filters shared, events published (API.md section 7).
     #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
     pub nats: Vec<String>,
-    /// A NATS credentials file (JWT and NKey seed) for --nats.
-    #[arg(long, value_name = "FILE")]
-    pub nats_credentials: Option<PathBuf>,
-    /// CA certificate (PEM) that signed the NATS servers' certificates; requires TLS.
-    #[arg(long, value_name = "PEM")]
-    pub nats_tls_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for NATS servers that verify clients (needs --nats-tls-key).
-    #[arg(long, value_name = "PEM", requires = "nats_tls_key")]
-    pub nats_tls_cert: Option<PathBuf>,
-    /// The PEM private key of --nats-tls-cert.
-    #[arg(long, value_name = "PEM", requires = "nats_tls_cert")]
-    pub nats_tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub nats_auth: super::fleet::NatsAuth,
     /// This host's id in the fleet. [default: /etc/machine-id, else the host name]
     #[arg(long, value_name = "ID")]
     pub host_id: Option<String>,
@@ -325,8 +315,8 @@ impl Settings {
                     None
                 } else {
                     let (tls_cert, tls_key) = (
-                        a.nats_tls_cert.or(f.nats_tls_cert),
-                        a.nats_tls_key.or(f.nats_tls_key),
+                        a.nats_auth.nats_tls_cert.or(f.nats_tls_cert),
+                        a.nats_auth.nats_tls_key.or(f.nats_tls_key),
                     );
                     if tls_cert.is_some() != tls_key.is_some() {
                         bail!(
@@ -335,8 +325,8 @@ impl Settings {
                     }
                     Some(crate::fleet::FleetConfig {
                         urls,
-                        credentials: a.nats_credentials.or(f.nats_credentials),
-                        tls_ca: a.nats_tls_ca.or(f.nats_tls_ca),
+                        credentials: a.nats_auth.nats_credentials.or(f.nats_credentials),
+                        tls_ca: a.nats_auth.nats_tls_ca.or(f.nats_tls_ca),
                         tls_cert,
                         tls_key,
                         host_id: match a.host_id.or(f.host_id) {
@@ -602,7 +592,7 @@ fn start_fleet(
     let urls = cfg.urls.join(",");
     let reg = Arc::downgrade(sources);
     let scan = Arc::downgrade(&parts.scan);
-    let outbox = parts.scan.publish_to_fleet(&host);
+    let outbox = parts.scan.publish_to_fleet();
     let local = crate::fleet::Local {
         registry: parts.registry.clone(),
         store: parts.store.clone(),

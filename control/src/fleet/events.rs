@@ -33,8 +33,6 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
 const OUTBOX_BATCH: usize = 256;
 /// How often the outbox is looked at when it was empty.
 const OUTBOX_POLL: Duration = Duration::from_millis(100);
-/// How often changed devices are published.
-const DEVICE_INTERVAL: Duration = Duration::from_secs(1);
 /// Most device messages per interval (the rest wait for the next interval's).
 pub const DEVICES_PER_INTERVAL: usize = 2_000;
 
@@ -264,12 +262,11 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
     }
 }
 
-/// Statistics each second and changed devices each [`DEVICE_INTERVAL`], while connected.
+/// Statistics and the devices changed since the last round, each second, while connected.
 pub(super) async fn publish_periodic(fleet: Arc<Fleet>, js: jetstream::Context, local: Arc<Local>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut devices_from = super::now_secs();
-    let mut last_devices = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         if !fleet.connected() {
@@ -282,10 +279,6 @@ pub(super) async fn publish_periodic(fleet: Arc<Fleet>, js: jetstream::Context, 
         });
         let subject = format!("airsift.stats.{}", fleet.host_id());
         publish_now(&fleet, &js, subject, &stats).await;
-        if last_devices.elapsed() < DEVICE_INTERVAL {
-            continue;
-        }
-        last_devices = tokio::time::Instant::now();
         let since = devices_from;
         let local2 = local.clone();
         let Ok(changed) = tokio::task::spawn_blocking(move || {

@@ -157,7 +157,6 @@ pub(super) async fn session(
         }
     }
     registry.saw_shared(before);
-    *fleet.lock_bucket() = Some(store.clone());
     fleet.synced.store(true, Ordering::Release);
     tracing::info!("fleet: filters in step with {BUCKET}");
     // Behind the bucket for two checks in a row: the watch has stopped delivering.
@@ -247,11 +246,6 @@ impl SharedFilters for Fleet {
                 "the fleet is {state}: filter changes are refused until this host is back in \
                  step with it (capture goes on with the last filter)"
             )));
-        }
-        if self.lock_bucket().is_none() {
-            return Err(ShareError::Unavailable(
-                "the fleet's filters are not in step yet".into(),
-            ));
         }
         let Some(client) = self.client.get().cloned() else {
             return Err(ShareError::Unavailable("not connected".into()));

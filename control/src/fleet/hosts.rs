@@ -49,13 +49,13 @@ async fn open(fleet: &Fleet, js: &jetstream::Context) -> Result<kv::Store, Strin
 }
 
 /// This host's heartbeat document.
-fn beat(fleet: &Fleet, local: &Local, rates: &Value) -> Value {
+fn beat(fleet: &Fleet, local: &Local, sources: Value, rates: &Value) -> Value {
     json!({
         "airsift.fleet.host.id": fleet.host_id(),
         "airsift.fleet.host.version": env!("CARGO_PKG_VERSION"),
         "airsift.fleet.host.state": fleet.state(),
         "airsift.fleet.host.filter_generation": local.registry.generation(CAPTURE_ID),
-        "airsift.fleet.host.sources": (local.stats)(),
+        "airsift.fleet.host.sources": sources,
         "airsift.fleet.host.rates": rates,
         "airsift.fleet.host.last_seen": super::now_secs(),
     })
@@ -80,12 +80,14 @@ pub(super) async fn heartbeat(fleet: Arc<Fleet>, js: jetstream::Context, local: 
                 let (f, l) = (fleet.clone(), local.clone());
                 let prev = last;
                 let Ok((doc, now, frames)) = tokio::task::spawn_blocking(move || {
-                    let frames = total_frames(&(l.stats)());
+                    let sources = (l.stats)();
+                    let frames = total_frames(&sources);
                     let now = tokio::time::Instant::now();
                     let rate = prev
                         .map(|(t, n)| frames.saturating_sub(n) as f64 / (now - t).as_secs_f64())
                         .unwrap_or(0.0);
-                    (beat(&f, &l, &json!({"frames_per_s": rate})), now, frames)
+                    let doc = beat(&f, &l, sources, &json!({"frames_per_s": rate}));
+                    (doc, now, frames)
                 })
                 .await
                 else {

@@ -12,7 +12,7 @@ pub mod hosts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_nats::connection::State;
@@ -97,8 +97,7 @@ pub struct Fleet {
     config: FleetConfig,
     handle: tokio::runtime::Handle,
     client: OnceLock<async_nats::Client>,
-    /// The filter bucket, while a session is in step with it.
-    filter_bucket: Mutex<Option<async_nats::jetstream::kv::Store>>,
+    /// Set while a session is in step with the filter bucket.
     synced: AtomicBool,
     /// Told each time the client connects again after losing its server: the session then
     /// reads the filters again (its watch may have lived on the server that went away).
@@ -125,7 +124,6 @@ impl Fleet {
             config,
             handle: runtime.handle().clone(),
             client: OnceLock::new(),
-            filter_bucket: Mutex::new(None),
             synced: AtomicBool::new(false),
             reconnected: Arc::default(),
             counters: FleetCounters::default(),
@@ -234,16 +232,9 @@ impl Fleet {
                     tracing::warn!("fleet: {e}");
                 }
                 self.synced.store(false, Ordering::Release);
-                *self.lock_bucket() = None;
             }
             tokio::time::sleep(RETRY).await;
         }
-    }
-
-    fn lock_bucket(&self) -> std::sync::MutexGuard<'_, Option<async_nats::jetstream::kv::Store>> {
-        self.filter_bucket
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The fleet's status for `/system/status.json`.

@@ -120,15 +120,15 @@ pub struct Writer {
 }
 
 /// The fleet's outbox as the writer and the publisher share it. Accepted requests go into
-/// the outbox table in the transaction that journals them once `host` is set; the publisher
+/// the outbox table in the transaction that journals them once `on` is set; the publisher
 /// raises `acked` as JetStream acknowledges them in order, and the writer deletes the rows up
 /// to it within its next transaction (or in one of its own when idle): no transaction, fsync
 /// or lock of the publisher's own on the request path. A deletion lost in a crash only sends
 /// the rows again, which the stream drops by their message ids.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    /// This host's fleet id, once the fleet is on.
-    pub host: std::sync::OnceLock<String>,
+    /// Set once the fleet is on: accepted requests go to the outbox from then on.
+    pub on: std::sync::atomic::AtomicBool,
     /// The highest sequence such that it and every row before it were acknowledged.
     pub acked: std::sync::atomic::AtomicU64,
 }
@@ -178,11 +178,9 @@ impl Writer {
         let Some(upto) = self.trim_to() else {
             return;
         };
-        let r = self.store.transaction(|tx| {
-            tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq <= ?1")?
-                .execute(params![upto as i64])?;
-            Ok(())
-        });
+        let r = self
+            .store
+            .transaction(|tx| crate::store::outbox_trim(tx, upto));
         match r {
             Ok(()) => self.trimmed = upto,
             Err(e) => tracing::warn!(error = %e, "the fleet's outbox was not trimmed"),
@@ -293,7 +291,7 @@ impl Writer {
     /// One group commit.
     fn commit(&mut self, jobs: Vec<Job>) {
         let first = self.next_seq;
-        let outbox = self.outbox.host.get().is_some();
+        let outbox = self.outbox.on.load(std::sync::atomic::Ordering::Acquire);
         let trim = self.trim_to();
         let res = self.store.transaction(|tx| {
             let mut stmt =
@@ -302,20 +300,15 @@ impl Writer {
                 stmt.execute(params![(first + i as u64) as i64, j.bytes])?;
             }
             if outbox {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO fleet_outbox (seq, subject, payload) VALUES (?1, ?2, ?3)",
-                )?;
                 // The journal's own encoding: the event's JSON is built when it is published,
                 // off this thread, which every request waits on.
                 for (i, j) in jobs.iter().enumerate() {
-                    let seq = first + i as u64;
                     let subject = crate::fleet::events::scan_subject(&j.batch);
-                    stmt.execute(params![seq as i64, subject, j.bytes])?;
+                    crate::store::outbox_insert(tx, first + i as u64, &subject, &j.bytes)?;
                 }
             }
             if let Some(upto) = trim {
-                tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq <= ?1")?
-                    .execute(params![upto as i64])?;
+                crate::store::outbox_trim(tx, upto)?;
             }
             Ok(())
         });

@@ -345,10 +345,12 @@ impl ScanService {
         }
     }
 
-    /// From now on, every accepted request also goes to the fleet's outbox (API.md section 7),
-    /// with `host` in its message id. Returns the outbox, whose `acked` the publisher raises.
-    pub fn publish_to_fleet(&self, host: &str) -> Arc<journal::Outbox> {
-        let _ = self.outbox.host.set(host.to_string());
+    /// From now on, every accepted request also goes to the fleet's outbox (API.md section 7).
+    /// Returns the outbox, whose `acked` the publisher raises.
+    pub fn publish_to_fleet(&self) -> Arc<journal::Outbox> {
+        self.outbox
+            .on
+            .store(true, std::sync::atomic::Ordering::Release);
         self.outbox.clone()
     }
 

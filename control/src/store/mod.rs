@@ -18,7 +18,7 @@ mod filters;
 mod keys;
 mod outbox;
 pub mod schema;
-pub use outbox::OutboxRow;
+pub use outbox::{outbox_insert, outbox_trim, OutboxRow};
 mod settings;
 mod sources;
 

@@ -41,3 +41,22 @@ impl Store {
         Ok(n as u64)
     }
 }
+
+/// Appends the row of journal sequence `seq` inside the writer's transaction `tx`.
+pub fn outbox_insert(
+    tx: &rusqlite::Transaction<'_>,
+    seq: u64,
+    subject: &str,
+    payload: &[u8],
+) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT INTO fleet_outbox (seq, subject, payload) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq as i64, subject, payload])?;
+    Ok(())
+}
+
+/// Deletes the rows up to sequence `upto` inside transaction `tx`.
+pub fn outbox_trim(tx: &rusqlite::Transaction<'_>, upto: u64) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM fleet_outbox WHERE seq <= ?1")?
+        .execute(params![upto as i64])?;
+    Ok(())
+}

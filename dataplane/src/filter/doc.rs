@@ -19,7 +19,8 @@ const TYPE: &str = "kismet.packetfilter.type";
 const DEFAULT: &str = "kismet.packetfilter.default";
 const BLOCKS_BY_PHY: &str = "kismet.packetfilter.macaddr.blocks_by_phy";
 const BLOCK_PREFIX: &str = "kismet.packetfilter.macaddr.";
-const GENERATION: &str = "airsift.packetfilter.generation";
+/// The status document's generation key (a fleet shares documents without it).
+pub const GENERATION: &str = "airsift.packetfilter.generation";
 
 /// The type airsift writes; Kismet writes `mac_addr`, which is read as the same thing.
 const TYPE_NAME: &str = "mac_filter";

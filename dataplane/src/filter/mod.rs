@@ -11,7 +11,7 @@ mod model;
 mod prefilter;
 mod table;
 
-pub use doc::DocError;
+pub use doc::{DocError, GENERATION};
 pub use handle::FilterHandle;
 pub use model::{parse_action, Action, Block, FilterModel, UnknownBlock, PHY_80211};
 pub use table::FilterTable;
