@@ -2,6 +2,7 @@
 //!
 //! - [`wire`]: pure, zero-copy parsers (radiotap, PPI, Prism, 802.11) down to the addresses.
 //! - [`filter`]: the MAC filter model, its compiled immutable table, and the decision.
+//! - [`kfilter`]: the same decision in the kernel (BPF programs and maps mirroring the table).
 //! - [`verdict`]: parse-and-decide for one captured record, shared by every driver.
 //! - [`capfile`]: pcap and pcapng files read in place.
 //! - [`source`]: capture backends (TPACKET_V3, AF_XDP, files) behind one trait.
@@ -13,6 +14,7 @@
 pub mod capfile;
 pub mod capture;
 pub mod filter;
+pub mod kfilter;
 pub mod plane;
 pub mod sink;
 pub mod source;

@@ -14,4 +14,4 @@ mod table;
 pub use doc::{DocError, GENERATION};
 pub use handle::FilterHandle;
 pub use model::{parse_action, Action, Block, FilterModel, UnknownBlock, PHY_80211};
-pub use table::FilterTable;
+pub use table::{FilterTable, TableGroup};

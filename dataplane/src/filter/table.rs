@@ -162,6 +162,65 @@ impl FilterTable {
     }
 }
 
+/// One compiled mask group as a mirror sees it: the kernel filter copies groups into BPF maps.
+#[derive(Clone, Copy)]
+pub struct TableGroup<'a> {
+    group: &'a MaskGroup,
+}
+
+impl<'a> TableGroup<'a> {
+    /// The mask, over the address's 48 bits as [`MacAddr::to_u64`] lays them out.
+    pub fn mask(&self) -> u64 {
+        self.group.mask
+    }
+
+    /// Union of the entries' block bits (bit [`Block::index`]).
+    pub fn blocks(&self) -> u8 {
+        self.group.blocks
+    }
+
+    /// Number of distinct masked values.
+    pub fn len(&self) -> usize {
+        self.group.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.group.entries.is_empty()
+    }
+
+    /// Each masked value with the blocks that have a term there (`present`) and those of them
+    /// whose term blocks (`blocks`): the two bytes of the decision's entries.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, [u8; 2])> + 'a {
+        self.group
+            .entries
+            .iter()
+            .map(|(&k, e)| (k, [e.present, e.blocks]))
+    }
+
+    /// The two bytes for `key`, if the group has it.
+    pub fn get(&self, key: u64) -> Option<[u8; 2]> {
+        self.group.entries.get(&key).map(|e| [e.present, e.blocks])
+    }
+}
+
+impl FilterTable {
+    /// The groups in the order the decision probes them (exact first; then more mask bits,
+    /// then larger mask).
+    pub fn groups(&self) -> impl Iterator<Item = TableGroup<'_>> {
+        self.groups.iter().map(|group| TableGroup { group })
+    }
+
+    /// The action when no term matches.
+    pub fn default_action(&self) -> Action {
+        self.default
+    }
+
+    /// Union of every group's block bits; 0 when the table has no terms.
+    pub fn blocks(&self) -> u8 {
+        self.blocks
+    }
+}
+
 impl Default for FilterTable {
     fn default() -> FilterTable {
         FilterTable::pass_all()

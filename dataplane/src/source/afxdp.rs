@@ -26,7 +26,7 @@
 //! for every frame at open, and the timestamp is one clock read per batch.
 
 mod bpf;
-mod errors;
+pub(crate) mod errors;
 mod program;
 mod rx;
 mod sys;

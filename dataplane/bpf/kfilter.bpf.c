@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+//
+// airsift's MAC filter in the kernel: the decision of FilterTable::decide (API.md section 2)
+// over BPF maps that user space keeps equal to the compiled table (dataplane/src/kfilter).
+//
+// Two entry points share the code and the maps:
+// - airsift_sock (SO_ATTACH_BPF on a TPACKET_V3 socket): returns 0 for a blocked frame, so it
+//   never enters the ring, and the frame's length otherwise;
+// - airsift_xsk (XDP, the program of AF_XDP sources): drops a blocked frame and redirects the
+//   rest to the queue's socket in xsks_map, or passes to the stack what the selector does not
+//   take.
+//
+// User space stays authoritative: this program only ever drops a frame that user space would
+// block. Whatever it cannot judge exactly it passes up, where it is judged again (and counted
+// as malformed if it is): a header it does not parse, a radiotap vendor namespace, a table the
+// maps cannot express, or a decision that overlapped a change (a sequence lock, below).
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+#define SEC(name) __attribute__((section(name), used))
+#undef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#define __uint(name, val) int(*name)[val]
+#define __type(name, val) typeof(val) *name
+
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_lookup_elem;
+static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
+                                  __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
+static long (*bpf_xdp_load_bytes)(struct xdp_md *xdp, __u32 off, void *buf,
+                                  __u32 len) = (void *)BPF_FUNC_xdp_load_bytes;
+static __u64 (*bpf_xdp_get_buff_len)(struct xdp_md *xdp) = (void *)BPF_FUNC_xdp_get_buff_len;
+static long (*bpf_redirect_map)(void *map, __u64 key, __u64 flags) = (void *)BPF_FUNC_redirect_map;
+
+#define barrier() asm volatile("" ::: "memory")
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+
+/* Keep in step with dataplane/src/kfilter/layout.rs. */
+#define MASK_SLOTS 8
+#define ANY_BIT (1 << 4)
+#define ROLE_SOURCE (1 << 0)
+#define ROLE_DESTINATION (1 << 1)
+#define ROLE_NETWORK (1 << 2)
+#define ROLE_OTHER (1 << 3)
+
+/* What one address value (under one mask) means in each block: FilterTable's Entry. */
+struct entry {
+	__u8 present;
+	__u8 blocks;
+};
+
+/* The table's shape, in a memory-mapped array that user space writes directly.
+ * seq is a sequence lock: odd while a change is being written. */
+struct config {
+	__u32 seq;
+	/* 0: the maps do not hold the table (none yet, or more masks than slots): pass all up. */
+	__u8 usable;
+	/* The default action: 1 blocks. */
+	__u8 default_block;
+	/* Union of every group's blocks; 0 when the table has no terms. */
+	__u8 blocks;
+	/* Blocks of the exact group (mask all ones). */
+	__u8 exact_blocks;
+	/* Masked groups in use, in precedence order in slots 0..nmask-1. */
+	__u8 nmask;
+	/* Nonzero on CPUs that may reorder loads: read seq with a full barrier. */
+	__u8 weak_order;
+	__u8 pad[2];
+	/* All ones, written by user space. Values and'ed with it are unknown to the verifier, so
+	 * the radiotap walk's offsets do not multiply the paths it explores (see radiotap()). */
+	__u32 ones;
+	__u64 generation;
+	__u64 mask[MASK_SLOTS];
+	__u8 mask_blocks[MASK_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct config);
+} config SEC(".maps");
+
+#define TERM_MAP(name)                                         \
+	struct {                                               \
+		__uint(type, BPF_MAP_TYPE_HASH);               \
+		__uint(max_entries, 1 << 24);                  \
+		__uint(map_flags, BPF_F_NO_PREALLOC);          \
+		__type(key, __u64);                            \
+		__type(value, struct entry);                   \
+	} name SEC(".maps")
+
+TERM_MAP(exact);
+TERM_MAP(mask0);
+TERM_MAP(mask1);
+TERM_MAP(mask2);
+TERM_MAP(mask3);
+TERM_MAP(mask4);
+TERM_MAP(mask5);
+TERM_MAP(mask6);
+TERM_MAP(mask7);
+
+/* Per-CPU counters; keep in step with layout.rs. */
+enum counter {
+	C_SEEN,
+	C_DROPPED,
+	C_UNPARSED,
+	C_UNUSABLE,
+	C_RACED,
+	C_COUNT,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, C_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 256);
+	/* Sizes, not BTF types: the kernel takes no BTF for an XSKMAP. */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} xsks_map SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		*c += 1;
+}
+
+/* Verdicts of judge(). */
+#define V_PASS 0
+#define V_BLOCK 1
+/* Passed up unjudged (user space decides): */
+#define V_UP 2       /* a header this program does not read exactly as user space does */
+#define V_UNUSABLE 3 /* the maps do not hold the table */
+#define V_RACED 4    /* the decision overlapped a change */
+
+/* Radiotap (dataplane/src/wire/radiotap.rs). */
+#define RT_EXT (1u << 31)
+#define RT_VENDOR_NEXT (1u << 30)
+#define RT_RADIOTAP_NEXT (1u << 29)
+#define RT_FIELD_BITS (RT_RADIOTAP_NEXT - 1)
+#define RT_MAX_WORDS 4
+#define RT_KNOWN_FIELDS 28
+#define RT_FLAGS_FCS_AT_END 0x10
+
+/* Sizes (4 bits each; fields 0-15, then 16-27) and log2 of the alignments (2 bits each) of
+ * radiotap namespace fields 0-27 (radiotap.rs FIELDS). Looked up by shifting, without a
+ * branch: a switch would give the verifier a path per field. */
+#define RT_SIZES_LO 0x2211112221124118ULL
+#define RT_SIZES_HI 0x416cccc83811ULL
+#define RT_ALIGNS_LOG2 0x45762050054143ULL
+
+static __always_inline __u32 rt_size(__u32 index)
+{
+	if (index < 16)
+		return (RT_SIZES_LO >> (index * 4)) & 0xf;
+	return (RT_SIZES_HI >> ((index - 16) * 4)) & 0xf;
+}
+
+static __always_inline __u32 rt_align(__u32 index)
+{
+	return 1u << ((RT_ALIGNS_LOG2 >> (index * 2)) & 3);
+}
+
+/* A frame's bytes, read through the program type's helper. */
+struct pkt {
+	void *ctx;
+	__u32 len;
+	int xdp;
+};
+
+static __always_inline int load(struct pkt *p, __u32 off, void *to, __u32 len)
+{
+	if (p->xdp)
+		return bpf_xdp_load_bytes(p->ctx, off, to, len);
+	return bpf_skb_load_bytes(p->ctx, off, to, len);
+}
+
+/* Where the 802.11 frame starts and how long it is (FCS excluded); -1 when the radiotap
+ * header is not one this program can read exactly as user space does. */
+static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32 *start,
+                                    __u32 *dot11_len)
+{
+	__u8 fixed[4];
+	if (p->len < 8 || load(p, 0, fixed, 4))
+		return -1;
+	if (fixed[0] != 0)
+		return -1;
+	__u32 rlen = fixed[2] | ((__u32)fixed[3] << 8);
+	if (rlen < 8 || rlen > p->len)
+		return -1;
+
+	__u32 words[RT_MAX_WORDS];
+	__u32 nwords = 0;
+	__u32 at = 4;
+	for (int i = 0; i < RT_MAX_WORDS; i++) {
+		if (at + 4 > rlen)
+			return -1;
+		__u32 w;
+		if (load(p, at, &w, 4))
+			return -1;
+		words[i] = w;
+		nwords = i + 1;
+		if (!(w & RT_EXT))
+			break;
+		if (i == RT_MAX_WORDS - 1)
+			return -1;
+		at += 4;
+	}
+
+	/* offset, base and flags_at pass through c->ones at every step: as constants, every
+	 * combination of present bits would be a path of its own to the verifier. */
+	__u32 offset = (at + 4) & c->ones;
+	nwords &= c->ones;
+	__u32 base = 0;
+	__u32 flags_at = 0;
+	int have_flags = 0;
+	for (int i = 0; i < RT_MAX_WORDS; i++) {
+		if (i >= nwords)
+			break;
+		__u32 w = words[i];
+		__u32 bits = w & RT_FIELD_BITS;
+		for (int b = 0; b < 29; b++) {
+			if (!(bits & (1u << b)))
+				continue;
+			__u32 index = (base + b) & c->ones;
+			if (index >= RT_KNOWN_FIELDS)
+				goto walked;
+			__u32 align = rt_align(index);
+			__u32 start_f = (offset + align - 1) & ~(align - 1);
+			offset = (start_f + rt_size(index)) & c->ones;
+			if (offset > rlen)
+				return -1;
+			if (index == 1 && !have_flags) {
+				have_flags = 1;
+				flags_at = start_f & c->ones;
+			}
+		}
+		if (!(w & RT_EXT))
+			break;
+		if (w & RT_VENDOR_NEXT)
+			return -1; /* vendor namespaces (and the invalid both-bits case) */
+		if (w & RT_RADIOTAP_NEXT)
+			base = 0;
+		else
+			base = (base + 32) & c->ones;
+	}
+walked:;
+	__u32 len = p->len - rlen;
+	if (have_flags) {
+		__u8 flags;
+		if (load(p, flags_at & 0xffff, &flags, 1))
+			return -1;
+		if (flags & RT_FLAGS_FCS_AT_END) {
+			if (len < 4)
+				return -1;
+			len -= 4;
+		}
+	}
+	*start = rlen;
+	*dot11_len = len;
+	return 0;
+}
+
+static __always_inline __u64 mac6(const __u8 *m)
+{
+	return ((__u64)m[0] << 40) | ((__u64)m[1] << 32) | ((__u64)m[2] << 24) |
+	       ((__u64)m[3] << 16) | ((__u64)m[4] << 8) | (__u64)m[5];
+}
+
+/* An address field (1-4) of the 802.11 header in hdr as FilterTable keys it: the six bytes
+ * big-endian in the low 48 bits. Constant offsets per field: the verifier tracks stack
+ * pointers only through constant arithmetic. */
+static __always_inline __u64 mac_at(const __u8 *hdr, __u32 field)
+{
+	switch (field) {
+	case 1: return mac6(hdr + 4);
+	case 2: return mac6(hdr + 10);
+	case 3: return mac6(hdr + 16);
+	default: return mac6(hdr + 24);
+	}
+}
+
+#define LAYOUT(s, d, n, o) (((s) << 12) | ((d) << 8) | ((n) << 4) | (o))
+
+/* API.md's role table (ieee80211.rs Header::layout_for): source, destination, network and
+ * other as address field numbers, 0 for none; -1 for the reserved control subtypes, whose
+ * layout depends on a length this program may see differently (snapshot lengths). */
+static __always_inline int layout_for(__u8 fc0, __u8 fc1)
+{
+	__u8 subtype = fc0 >> 4;
+	switch ((fc0 >> 2) & 3) {
+	case 0:
+		return LAYOUT(2, 1, 3, 0);
+	case 2:
+		switch (fc1 & 3) {
+		case 0: return LAYOUT(2, 1, 3, 0);
+		case 2: return LAYOUT(3, 1, 2, 0);
+		case 1: return LAYOUT(2, 3, 1, 0);
+		default: return LAYOUT(4, 3, 0, 2);
+		}
+	case 1:
+		switch (subtype) {
+		case 12: case 13: case 7:
+			return LAYOUT(0, 1, 0, 0);
+		case 10:
+			return LAYOUT(2, 0, 1, 0);
+		case 2: case 3: case 4: case 5: case 8: case 9: case 11: case 14: case 15:
+			return LAYOUT(2, 1, 0, 0);
+		}
+		return -1;
+	default:
+		if (subtype == 0 || subtype == 1)
+			return LAYOUT(1, 0, 1, 0);
+		return LAYOUT(0, 0, 0, 0);
+	}
+}
+
+static __always_inline __u32 need_for(__u32 field)
+{
+	if (field == 0)
+		return 2;
+	if (field == 4)
+		return 30;
+	return 4 + 6 * field;
+}
+
+#define PROBE(map, maskv, gblocks)                                           \
+	if ((gblocks) & want) {                                              \
+		__u64 key = addr & (maskv);                                  \
+		struct entry *e = bpf_map_lookup_elem(&map, &key);           \
+		if (e) {                                                     \
+			__u8 hit = e->present & want;                        \
+			if (hit & own)                                       \
+				return (e->blocks & own) ? V_BLOCK : V_PASS; \
+			if (hit & ANY_BIT) {                                 \
+				*any = (e->blocks & ANY_BIT) ? V_BLOCK : V_PASS; \
+				want &= ~ANY_BIT;                            \
+				if (!want)                                   \
+					return -1;                           \
+			}                                                    \
+		}                                                            \
+	}
+
+#define PROBE_SLOT(i, map)                                          \
+	if ((i) < nmask) {                                          \
+		PROBE(map, c->mask[i], c->mask_blocks[i]);          \
+	}
+
+/* FilterTable::probe for one role: the role block's verdict (V_PASS/V_BLOCK) or -1, and the
+ * first `any` hit recorded in *any (-1 until found). */
+static __always_inline int probe(const struct config *c, __u8 nmask, int present, __u64 addr,
+                                 __u8 own, int *any)
+{
+	__u8 want = c->blocks & (*any < 0 ? (own | ANY_BIT) : own);
+	if (!present || !want)
+		return -1;
+	PROBE(exact, 0xffffffffffffULL, c->exact_blocks);
+	PROBE_SLOT(0, mask0);
+	PROBE_SLOT(1, mask1);
+	PROBE_SLOT(2, mask2);
+	PROBE_SLOT(3, mask3);
+	PROBE_SLOT(4, mask4);
+	PROBE_SLOT(5, mask5);
+	PROBE_SLOT(6, mask6);
+	PROBE_SLOT(7, mask7);
+	return -1;
+}
+
+/* An address in the low 48 bits, and whether the frame has it in bit 48. */
+#define HAVE_ADDR (1ULL << 48)
+
+/* FilterTable::decide. A global function: the verifier checks it once, on its own, rather
+ * than once for every path through the header parsing that reaches it. */
+__attribute__((noinline)) int airsift_decide(__u64 s, __u64 d, __u64 n, __u64 o)
+{
+	__u32 zero = 0;
+	const struct config *c = bpf_map_lookup_elem(&config, &zero);
+	if (!c)
+		return V_UP;
+	__u8 nmask = c->nmask;
+	if (nmask > MASK_SLOTS)
+		return V_UP;
+	if (!c->blocks)
+		return c->default_block ? V_BLOCK : V_PASS;
+	int any = -1;
+	int r;
+	r = probe(c, nmask, (s & HAVE_ADDR) != 0, s & 0xffffffffffffULL, ROLE_SOURCE, &any);
+	if (r >= 0)
+		return r;
+	r = probe(c, nmask, (d & HAVE_ADDR) != 0, d & 0xffffffffffffULL, ROLE_DESTINATION, &any);
+	if (r >= 0)
+		return r;
+	r = probe(c, nmask, (n & HAVE_ADDR) != 0, n & 0xffffffffffffULL, ROLE_NETWORK, &any);
+	if (r >= 0)
+		return r;
+	r = probe(c, nmask, (o & HAVE_ADDR) != 0, o & 0xffffffffffffULL, ROLE_OTHER, &any);
+	if (r >= 0)
+		return r;
+	if (any >= 0)
+		return any;
+	return c->default_block ? V_BLOCK : V_PASS;
+}
+
+/* The address of field `field` (0: none) as airsift_decide takes it. */
+static __always_inline __u64 role(const __u8 *hdr, __u32 field)
+{
+	return field ? (HAVE_ADDR | mac_at(hdr, field)) : 0;
+}
+
+/* Reads the sequence lock: plain loads where the CPU keeps loads in order (x86), a full
+ * barrier where it may not. */
+static __always_inline __u32 read_seq(struct config *c)
+{
+	if (c->weak_order)
+		return __sync_fetch_and_add(&c->seq, 0);
+	return READ_ONCE(c->seq);
+}
+
+/* The whole judgement of one frame whose 802.11 header starts at `start` and is `len` bytes
+ * long (FCS excluded). */
+static __always_inline int judge_dot11(struct pkt *p, struct config *c, __u32 start, __u32 len)
+{
+	__u8 hdr[32] = {};
+	if (len < 2 || load(p, start & 0xffff, hdr, 2))
+		return V_UP;
+	if (hdr[0] & 3)
+		return V_UP; /* protocol version: user space counts it malformed */
+	int lay = layout_for(hdr[0], hdr[1]);
+	if (lay < 0)
+		return V_UP;
+	__u32 max = (lay >> 12) & 0xf;
+	__u32 f = (lay >> 8) & 0xf;
+	if (f > max)
+		max = f;
+	f = (lay >> 4) & 0xf;
+	if (f > max)
+		max = f;
+	f = lay & 0xf;
+	if (f > max)
+		max = f;
+	__u32 need = need_for(max);
+	if (len < need)
+		return V_UP;
+	if (need > 2) {
+		if (need > 30 || load(p, start & 0xffff, hdr, need))
+			return V_UP;
+	}
+
+	__u32 s1 = read_seq(c);
+	if (s1 & 1)
+		return V_RACED;
+	barrier();
+	if (!READ_ONCE(c->usable))
+		return V_UNUSABLE;
+	int v = airsift_decide(role(hdr, (lay >> 12) & 0xf), role(hdr, (lay >> 8) & 0xf),
+	                       role(hdr, (lay >> 4) & 0xf), role(hdr, lay & 0xf));
+	barrier();
+	if (read_seq(c) != s1)
+		return V_RACED;
+	return v;
+}
+
+/* Radiotap (1) or plain 802.11 (0) framing, chosen per attachment by user space through the
+ * socket's link type: see link_of(). */
+static __always_inline int judge(struct pkt *p, int radiotap_framing)
+{
+	__u32 zero = 0;
+	struct config *c = bpf_map_lookup_elem(&config, &zero);
+	if (!c)
+		return V_UP;
+	__u32 start = 0, len = p->len;
+	if (radiotap_framing && radiotap(p, c, &start, &len))
+		return V_UP;
+	return judge_dot11(p, c, start, len);
+}
+
+/* Counts the frame and its outcome; true when it is to be dropped. */
+static __always_inline int blocked(int v)
+{
+	count(C_SEEN);
+	switch (v) {
+	case V_BLOCK:
+		count(C_DROPPED);
+		return 1;
+	case V_UP:
+		count(C_UNPARSED);
+		break;
+	case V_UNUSABLE:
+		count(C_UNUSABLE);
+		break;
+	case V_RACED:
+		count(C_RACED);
+		break;
+	}
+	return 0;
+}
+
+static __always_inline int sock(struct __sk_buff *skb, int radiotap_framing)
+{
+	struct pkt p = {.ctx = skb, .len = skb->len, .xdp = 0};
+	return blocked(judge(&p, radiotap_framing)) ? 0 : skb->len;
+}
+
+static __always_inline int xsk(struct xdp_md *ctx, int radiotap_framing)
+{
+	struct pkt p = {.ctx = ctx, .len = bpf_xdp_get_buff_len(ctx), .xdp = 1};
+	if (blocked(judge(&p, radiotap_framing)))
+		return XDP_DROP;
+	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+}
+
+/* Socket filters return how many bytes to keep: 0 keeps nothing. */
+SEC("socket")
+int airsift_sock(struct __sk_buff *skb)
+{
+	return sock(skb, 1);
+}
+
+SEC("socket")
+int airsift_sock_wl(struct __sk_buff *skb)
+{
+	return sock(skb, 0);
+}
+
+/* Named like the plain redirect program (source/afxdp/program.rs), whose leftover handling
+ * recognises it by name and by its xsks_map. */
+SEC("xdp")
+int airsift_xsk(struct xdp_md *ctx)
+{
+	return xsk(ctx, 1);
+}
+
+SEC("xdp")
+int airsift_xsk_wl(struct xdp_md *ctx)
+{
+	return xsk(ctx, 0);
+}
+
+char _license[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,40 @@
+//! Builds the kernel filter's BPF programs (bpf/kfilter.bpf.c) with clang, into OUT_DIR, for
+//! `kfilter` to embed. clang is a build dependency (`apt install clang`).
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    let src = "bpf/kfilter.bpf.c";
+    println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-env-changed=CLANG");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("kfilter.bpf.o");
+    let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
+    // <linux/bpf.h> includes <asm/types.h>, which Debian keeps under the host's multiarch
+    // directory; the BPF target has none of its own.
+    let multiarch = Command::new("gcc")
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("{}-linux-gnu", env::var("CARGO_CFG_TARGET_ARCH").unwrap()));
+    let status = Command::new(&clang)
+        .args([
+            "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-Werror",
+        ])
+        .arg(format!("-I/usr/include/{multiarch}"))
+        .args(["-c", src, "-o"])
+        .arg(&out)
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("{clang} failed to build {src} ({s})"),
+        Err(e) => panic!(
+            "cannot run {clang} to build the kernel filter's BPF programs ({src}): {e}; \
+             install clang (Debian: apt install clang) or name it in CLANG"
+        ),
+    }
+}
