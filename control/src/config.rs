@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub block_timeout_ms: Option<u64>,
     pub xdp_mode: Option<String>,
     pub xdp_attach: Option<String>,
+    /// `on` or `off`.
+    pub kernel_filter: Option<String>,
     pub pass_malformed: Option<bool>,
     pub listen: Option<String>,
     pub no_api: Option<bool>,

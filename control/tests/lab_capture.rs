@@ -4,7 +4,9 @@
 //! frames is injected by `airsift-inject` (which shares no code with the capture path), and:
 //! every frame is counted exactly once across workers, the verdicts equal `airsift inspect`'s
 //! for the same filter, the pcapng log holds exactly the passed frames byte for byte, and the
-//! kernel dropped nothing at a modest rate.
+//! kernel dropped nothing at a modest rate. With the kernel filter on (TPACKET_V3 with fanout,
+//! the radiotap TUN, AF_XDP), every blocked frame is dropped in the kernel and counted there,
+//! the log is the same, and the programs are gone after exit and after SIGKILL.
 
 mod common;
 
@@ -85,6 +87,21 @@ fn multiset(frames: &[Vec<u8>]) -> BTreeMap<&[u8], usize> {
 
 /// Runs one capture scenario and checks everything the module doc lists.
 fn scenario(tag: &str, ns: &Netns, inject: &[&str], run: &[&str], ordered: bool, veth: bool) {
+    scenario_with(tag, ns, inject, run, ordered, veth, false);
+}
+
+/// [`scenario`], with the kernel filter on when `kernel`: then every blocked frame is dropped
+/// in the kernel (counted in `kernel_blocked`, never in `frames`), the workers see only the
+/// passed ones, the log is the same, and the programs are gone once airsift has exited.
+fn scenario_with(
+    tag: &str,
+    ns: &Netns,
+    inject: &[&str],
+    run: &[&str],
+    ordered: bool,
+    veth: bool,
+    kernel: bool,
+) {
     let dir = common::scratch(tag);
     let filter = dir.join("filter.json");
     std::fs::write(&filter, FILTER).unwrap();
@@ -110,23 +127,63 @@ fn scenario(tag: &str, ns: &Netns, inject: &[&str], run: &[&str], ordered: bool,
     let logstr = logdir.to_str().unwrap();
     let fstr = filter.to_str().unwrap();
     args.extend(["--log-dir", logstr, "--filter", fstr]);
+    args.extend(["--kernel-filter", if kernel { "on" } else { "off" }]);
     let airsift = Airsift::start(ns, &dir.join("state"), &args);
+    let kf = airsift
+        .api
+        .get("/dataplane/stats.json", &common::http::Cred::admin())
+        .json()["kernel_filter"]
+        .clone();
+    let program_ids: Vec<u32> = if kernel {
+        assert_eq!(kf["state"], "on", "{kf}");
+        let ids: Vec<u32> = kf["program_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert!(!ids.is_empty());
+        ids
+    } else {
+        assert_eq!(kf["state"], "off", "{kf}");
+        Vec::new()
+    };
     let sent = inj.send();
     assert_eq!(
         sent,
         expect.len() as u64,
         "the injector sent every sendable frame"
     );
-    airsift.wait_frames(sent);
+    common::wait_until(
+        &format!("{sent} frames counted in user space and the kernel"),
+        std::time::Duration::from_secs(120),
+        || {
+            let t = airsift.totals();
+            t["frames"].as_u64().unwrap_or(0) + t["kernel_blocked"].as_u64().unwrap_or(0) >= sent
+        },
+    );
     let totals = airsift.stop();
     inj.finish();
+    let kernel_blocked = if kernel { blocks } else { 0 };
+    assert_eq!(totals["kernel_blocked"], kernel_blocked, "{totals}");
+    // The kernel frees a socket's filter after an RCU grace period, not at close.
+    common::wait_until(
+        "the kernel filter's programs to be freed after exit",
+        std::time::Duration::from_secs(30),
+        || {
+            program_ids
+                .iter()
+                .all(|&id| !dataplane::kfilter::program_loaded(id))
+        },
+    );
 
     assert_eq!(
-        totals["frames"], sent,
+        totals["frames"],
+        sent - kernel_blocked,
         "every frame counted exactly once: {totals}"
     );
     assert_eq!(totals["passed"], passes.len() as u64, "{totals}");
-    assert_eq!(totals["blocked"], blocks, "{totals}");
+    assert_eq!(totals["blocked"], blocks - kernel_blocked, "{totals}");
     assert_eq!(totals["malformed"], 0, "{totals}");
     assert_eq!(totals["kernel_drops"], 0, "{totals}");
     assert_eq!(totals["sink_drops"], 0, "{totals}");
@@ -222,6 +279,116 @@ fn afxdp_on_a_veth() {
         "an XDP program was left on vb: {}",
         ns.link("vb")
     );
+}
+
+#[test]
+fn kernel_filter_tpacket_on_a_veth_two_workers_fanout() {
+    if common::skip_unless_root("kernel_filter_tpacket_on_a_veth_two_workers_fanout") {
+        return;
+    }
+    let ns = Netns::with_veth("kf2");
+    scenario_with(
+        "kf2",
+        &ns,
+        &["veth", "--iface", "va"],
+        &[
+            "--source",
+            "tpacket:vb",
+            "--link-type",
+            "radiotap",
+            "--workers",
+            "2",
+        ],
+        false,
+        true,
+        true,
+    );
+}
+
+#[test]
+fn kernel_filter_tpacket_on_a_radiotap_tun_device() {
+    if common::skip_unless_root("kernel_filter_tpacket_on_a_radiotap_tun_device") {
+        return;
+    }
+    let ns = Netns::with_veth("kftun");
+    scenario_with(
+        "kftun",
+        &ns,
+        &["tun", "--name", "rt0"],
+        &["--source", "tpacket:rt0"],
+        true,
+        false,
+        true,
+    );
+}
+
+#[test]
+fn kernel_filter_afxdp_on_a_veth() {
+    if common::skip_unless_root("kernel_filter_afxdp_on_a_veth") {
+        return;
+    }
+    let ns = Netns::with_veth("kfxdp");
+    scenario_with(
+        "kfxdp",
+        &ns,
+        &["veth", "--iface", "va"],
+        &["--source", "afxdp:vb", "--link-type", "radiotap"],
+        true,
+        true,
+        true,
+    );
+    assert!(
+        !ns.link("vb").contains("xdp"),
+        "an XDP program was left on vb: {}",
+        ns.link("vb")
+    );
+}
+
+/// SIGKILL leaves nothing behind either: socket filters go with the sockets, the XDP program
+/// with its link, the maps with the last program.
+#[test]
+fn kernel_filter_programs_go_with_a_killed_process() {
+    if common::skip_unless_root("kernel_filter_programs_go_with_a_killed_process") {
+        return;
+    }
+    let ns = Netns::with_veth("kfkill");
+    let dir = common::scratch("kfkill");
+    let mut airsift = Airsift::start(
+        &ns,
+        &dir.join("state"),
+        &[
+            "--source",
+            "afxdp:vb",
+            "--link-type",
+            "radiotap",
+            "--kernel-filter",
+            "on",
+        ],
+    );
+    let kf = airsift
+        .api
+        .get("/dataplane/stats.json", &common::http::Cred::admin())
+        .json()["kernel_filter"]
+        .clone();
+    assert_eq!(kf["state"], "on", "{kf}");
+    let ids: Vec<u32> = kf["program_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert!(ids.iter().all(|&id| dataplane::kfilter::program_loaded(id)));
+    assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
+    airsift.api.kill9();
+    common::wait_until(
+        "the kernel filter's programs to be freed",
+        std::time::Duration::from_secs(30),
+        || {
+            ids.iter()
+                .all(|&id| !dataplane::kfilter::program_loaded(id))
+        },
+    );
+    assert!(!ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
 }
 
 /// More AF_XDP workers than the device has receive queues: refused at start, before anything

@@ -141,6 +141,16 @@ pub fn stats(
         "log_errors".into(),
         sink.log_errors.load(Ordering::Relaxed).into(),
     );
+    // Frames the kernel filter dropped before any ring: not in `frames`, which counts what
+    // the workers saw.
+    t.insert(
+        "kernel_blocked".into(),
+        dp.sources
+            .kernel_filter()
+            .and_then(|k| k.programs().counters().ok())
+            .map_or(0, |c| c.dropped)
+            .into(),
+    );
     t.insert(
         "stream_subscribers".into(),
         plane.hub().subscribers().into(),
@@ -150,11 +160,32 @@ pub fn stats(
         "sources": sources,
         "workers": workers,
         "filter_generation": state.filters.capture_handle().generation(),
+        "kernel_filter": kernel_filter_json(dp.sources.kernel_filter()),
         "devices": state.scan.device_stats(),
         "capture_running": !dp.sources.all_finished(),
         "uptime_s": plane.started().elapsed().as_secs_f64(),
     });
     reply::document(doc, ext, dict)
+}
+
+/// The kernel filter's state and counters: `{"state": "off"}` when it is not loaded.
+fn kernel_filter_json(k: Option<&Arc<dataplane::kfilter::KernelMirror>>) -> Value {
+    let Some(k) = k else {
+        return json!({ "state": "off" });
+    };
+    let s = k.state();
+    let c = k.programs().counters().unwrap_or_default();
+    json!({
+        "state": if s.usable { "on" } else { "passing_all" },
+        "generation": s.generation,
+        "reason": s.reason,
+        "seen": c.seen,
+        "dropped": c.dropped,
+        "passed_up_unparsed": c.unparsed,
+        "passed_up_unusable": c.unusable,
+        "passed_up_raced": c.raced,
+        "program_ids": k.programs().program_ids(),
+    })
 }
 
 /// Resident memory of this process in bytes, from /proc.

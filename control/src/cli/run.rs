@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dataplane::filter::{FilterHandle, FilterTable};
+use dataplane::kfilter::{KernelFilter, KernelMirror};
 use dataplane::plane::Dataplane;
 use dataplane::sink::thread::SinkReport;
 use dataplane::track::{TableSize, TrackHub};
@@ -109,6 +110,12 @@ pub struct RunArgs {
     /// AF_XDP: native, generic, or auto (native when the driver can). [default: auto]
     #[arg(long, value_name = "ATTACH")]
     pub xdp_attach: Option<String>,
+    /// Judge frames in the kernel too (BPF socket filter on TPACKET_V3, XDP program on
+    /// AF_XDP), so blocked frames are dropped before they are copied: on or off. Where the
+    /// programs cannot load, capture goes on with user-space filtering and says why.
+    /// [default: on]
+    #[arg(long, value_name = "on|off")]
+    pub kernel_filter: Option<String>,
     /// Write malformed frames to the sinks too (they never match a filter term).
     #[arg(long)]
     pub pass_malformed: bool,
@@ -190,6 +197,7 @@ pub(crate) struct Settings {
     pub(crate) block_timeout_ms: u64,
     pub(crate) xdp_mode: String,
     pub(crate) xdp_attach: String,
+    pub(crate) kernel_filter: String,
     pub(crate) pass_malformed: bool,
     pub(crate) listen: Option<String>,
     pub(crate) state_dir: PathBuf,
@@ -263,6 +271,10 @@ impl Settings {
                 .xdp_attach
                 .or(f.xdp_attach)
                 .unwrap_or_else(|| "auto".into()),
+            kernel_filter: a
+                .kernel_filter
+                .or(f.kernel_filter)
+                .unwrap_or_else(|| "on".into()),
             pass_malformed: a.pass_malformed || f.pass_malformed.unwrap_or(false),
             listen: if no_api {
                 None
@@ -358,6 +370,8 @@ fn read_password_file(path: &std::path::Path) -> Result<String> {
 struct Totals<'a> {
     #[serde(flatten)]
     counters: CounterSnapshot,
+    /// Frames the kernel filter dropped: never in `frames`, which counts what user space saw.
+    kernel_blocked: u64,
     log_frames: u64,
     log_errors: u64,
     log_files: Vec<String>,
@@ -379,6 +393,27 @@ impl Settings {
             block_timeout_ms: self.block_timeout_ms,
             xdp_mode: self.xdp_mode.clone(),
             xdp_attach: self.xdp_attach.clone(),
+            kernel_filter: None,
+        }
+    }
+}
+
+/// Loads the kernel filter and makes it follow the capture filter; where it cannot load
+/// (an old kernel, no CAP_BPF), says why and returns None: capture filters in user space.
+fn load_kernel_filter(filters: &Arc<FilterHandle>) -> Option<Arc<KernelMirror>> {
+    match KernelFilter::load() {
+        Ok(k) => {
+            let mirror = Arc::new(KernelMirror::new(k));
+            filters.add_mirror(mirror.clone());
+            Some(mirror)
+        }
+        Err(e) => {
+            eprintln!(
+                "airsift: the kernel filter is off: {e}. Frames are filtered in user space \
+                 only (every frame is copied to the rings); --kernel-filter off says this is \
+                 intended"
+            );
+            None
         }
     }
 }
@@ -411,6 +446,9 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
             "--xdp-attach {}: expected auto, native or generic",
             st.xdp_attach
         );
+    }
+    if !matches!(st.kernel_filter.as_str(), "on" | "off") {
+        bail!("--kernel-filter {}: expected on or off", st.kernel_filter);
     }
     if st.listen.is_none() && st.sources.is_empty() {
         bail!("no source: give --source (or source in the config file), or run with the API");
@@ -446,6 +484,9 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
                 .unwrap_or_else(FilterTable::pass_all),
         )),
     };
+    let kernel_filter = (st.kernel_filter == "on")
+        .then(|| load_kernel_filter(&filters))
+        .flatten();
     let names = dataplane::sink::SourceNames::default();
     let log = super::reload::log_config(&st, &names);
     let mut plane =
@@ -455,10 +496,12 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
     }
     let store = api.as_ref().map(|p| p.store.clone());
     let messages = Arc::new(MessageBus::default());
+    let mut ring_defaults = st.ring_defaults();
+    ring_defaults.kernel_filter = kernel_filter;
     let sources = Arc::new(SourceRegistry::new(
         plane,
         store,
-        st.ring_defaults(),
+        ring_defaults,
         messages.clone(),
     ));
     let _ = registry_slot.set(Arc::downgrade(&sources));
@@ -573,7 +616,11 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         }
     }
     let sink = sources.plane().shutdown();
-    print_totals(&totals, &sink, &errors, seconds, st.json)?;
+    let kernel_blocked = sources
+        .kernel_filter()
+        .and_then(|k| k.programs().counters().ok())
+        .map_or(0, |c| c.dropped);
+    print_totals(&totals, kernel_blocked, &sink, &errors, seconds, st.json)?;
     if !errors.is_empty() {
         eprintln!("airsift: capture ended with errors: {}", errors.join("; "));
         return Ok(std::process::ExitCode::from(1));
@@ -771,6 +818,7 @@ fn status_line(now: &CounterSnapshot, before: &CounterSnapshot, secs: f64, gener
 
 fn print_totals(
     totals: &CounterSnapshot,
+    kernel_blocked: u64,
     sink: &SinkReport,
     errors: &[String],
     seconds: f64,
@@ -780,6 +828,7 @@ fn print_totals(
     if json {
         let t = Totals {
             counters: *totals,
+            kernel_blocked,
             log_frames: sink.log_frames,
             log_errors: sink.log_errors,
             log_files: sink.files.iter().map(|p| p.display().to_string()).collect(),
@@ -795,6 +844,12 @@ fn print_totals(
             "frames {}  passed {}  blocked {}  malformed {}  kernel drops {}  sink drops {}",
             t.frames, t.passed, t.blocked, t.malformed, t.kernel_drops, t.sink_drops
         )?;
+        if kernel_blocked > 0 {
+            writeln!(
+                out,
+                "blocked in the kernel (not in frames) {kernel_blocked}"
+            )?;
+        }
         writeln!(
             out,
             "log: {} frames in {} file(s){}",

@@ -3,8 +3,10 @@
 //! definition into `Source`s, for `airsift run --source` and `add_source` alike.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use dataplane::kfilter::KernelMirror;
 use dataplane::source::afxdp::{AfXdpConfig, AfXdpSource, XdpAttach, XdpMode};
 use dataplane::source::file::{FileOptions, FileSource};
 use dataplane::source::tpacket::{
@@ -32,6 +34,9 @@ pub struct RingDefaults {
     pub block_timeout_ms: u64,
     pub xdp_mode: String,
     pub xdp_attach: String,
+    /// The kernel filter, attached to every TPACKET_V3 socket and AF_XDP interface opened
+    /// (`--kernel-filter on`, when it loaded).
+    pub kernel_filter: Option<Arc<KernelMirror>>,
 }
 
 impl Default for RingDefaults {
@@ -48,6 +53,7 @@ impl Default for RingDefaults {
             block_timeout_ms: 2,
             xdp_mode: "auto".into(),
             xdp_attach: "auto".into(),
+            kernel_filter: None,
         }
     }
 }
@@ -174,6 +180,7 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
             cfg.block_count = d.blocks;
             cfg.block_timeout = Duration::from_millis(d.block_timeout_ms);
             cfg.linktype = dlt(&link_type);
+            cfg.kernel_filter = d.kernel_filter.as_ref().map(|k| Arc::clone(k.programs()));
             if n > 1 {
                 let fanout = o.fanout.as_deref().unwrap_or(&d.fanout);
                 cfg.fanout = Some(Fanout {
@@ -187,17 +194,22 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
             }
             let mut rings: Vec<Box<dyn Source>> = Vec::new();
             let mut linktype = 0;
+            let mut notices = Vec::new();
             for _ in 0..n {
                 let s = TpacketSource::open(&cfg).map_err(|e| {
                     classify(e, &format!("cannot open a TPACKET_V3 ring on {iface}"))
                 })?;
                 linktype = s.linktype();
+                // One notice per source, not per ring: every ring has the same reason.
+                if notices.is_empty() {
+                    notices.extend(s.notices().iter().cloned());
+                }
                 rings.push(Box::new(s));
             }
             Ok(Opened {
                 rings,
                 linktype,
-                notices: Vec::new(),
+                notices,
             })
         }
         Kind::Afxdp { queue } => {
@@ -239,6 +251,7 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
                 cfg.linktype = linktype;
                 cfg.mode = mode;
                 cfg.attach = attach;
+                cfg.kernel_filter = d.kernel_filter.as_ref().map(|k| Arc::clone(k.programs()));
                 let s = AfXdpSource::open(&cfg).map_err(|e| {
                     classify(
                         e,

@@ -249,6 +249,11 @@ fn new_uuid() -> String {
 }
 
 impl SourceRegistry {
+    /// The kernel filter the rings are opened with, when it is on and loaded.
+    pub fn kernel_filter(&self) -> Option<&Arc<dataplane::kfilter::KernelMirror>> {
+        self.defaults.kernel_filter.as_ref()
+    }
+
     pub fn new(
         plane: Dataplane,
         store: Option<Arc<Store>>,

@@ -300,8 +300,15 @@ impl ApiServer {
         args: &[String],
         ns: Option<&str>,
     ) -> ApiServer {
+        // The kernel filter drops blocked frames before the workers count them; tests opt in
+        // with --kernel-filter on, the rest count every frame in user space.
+        let mut args = args.to_vec();
+        if args.first().is_some_and(|a| a == "run") && !args.iter().any(|a| a == "--kernel-filter")
+        {
+            args.extend(["--kernel-filter".to_string(), "off".to_string()]);
+        }
         let mut child = cmd
-            .args(args)
+            .args(&args)
             .env("AIRSIFT_ADMIN_PASSWORD", PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -11,11 +11,18 @@ use arc_swap::{ArcSwap, Guard};
 
 use super::table::FilterTable;
 
+/// Something that follows every table the handle publishes, in publication order: the kernel
+/// filter's maps ([`crate::kfilter::KernelMirror`]).
+pub trait TableMirror: Send + Sync {
+    /// Called under the publishers' lock, after the workers' table was swapped.
+    fn mirror(&self, table: &Arc<FilterTable>);
+}
+
 /// The current table of one filter, shared by the control plane and every worker.
 pub struct FilterHandle {
     current: ArcSwap<FilterTable>,
-    /// Held only while publishing; readers never touch it.
-    publishers: Mutex<()>,
+    /// Held only while publishing; readers never touch it. Holds the mirrors.
+    publishers: Mutex<Vec<Arc<dyn TableMirror>>>,
 }
 
 impl FilterHandle {
@@ -30,7 +37,7 @@ impl FilterHandle {
         table.set_generation(generation);
         FilterHandle {
             current: ArcSwap::from_pointee(table),
-            publishers: Mutex::new(()),
+            publishers: Mutex::new(Vec::new()),
         }
     }
 
@@ -50,26 +57,45 @@ impl FilterHandle {
     /// generation is computed and stored under the publishers' lock, so two racing publishers
     /// never share a generation and the later one is the one that stays.
     pub fn publish(&self, mut table: FilterTable) -> u64 {
-        let _publishing = self
+        let mirrors = self
             .publishers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let generation = self.current.load().generation() + 1;
         table.set_generation(generation);
-        self.current.store(Arc::new(table));
+        Self::store(&self.current, &mirrors, table);
         generation
+    }
+
+    fn store(current: &ArcSwap<FilterTable>, mirrors: &[Arc<dyn TableMirror>], table: FilterTable) {
+        let table = Arc::new(table);
+        current.store(Arc::clone(&table));
+        for m in mirrors {
+            m.mirror(&table);
+        }
+    }
+
+    /// Makes `mirror` follow this handle: it gets the current table now, then every table
+    /// published after it.
+    pub fn add_mirror(&self, mirror: Arc<dyn TableMirror>) {
+        let mut mirrors = self
+            .publishers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        mirror.mirror(&self.current.load_full());
+        mirrors.push(mirror);
     }
 
     /// Makes `table` current as `generation`, which the caller chose: a fleet's filters take
     /// the generation the shared store gave the change, the same on every host (a host that
     /// joins a fleet may so go back to a lower number, once).
     pub fn publish_as(&self, mut table: FilterTable, generation: u64) {
-        let _publishing = self
+        let mirrors = self
             .publishers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         table.set_generation(generation);
-        self.current.store(Arc::new(table));
+        Self::store(&self.current, &mirrors, table);
     }
 
     /// The generation of the current table.

@@ -12,6 +12,6 @@ mod prefilter;
 mod table;
 
 pub use doc::{DocError, GENERATION};
-pub use handle::FilterHandle;
+pub use handle::{FilterHandle, TableMirror};
 pub use model::{parse_action, Action, Block, FilterModel, UnknownBlock, PHY_80211};
 pub use table::{FilterTable, TableGroup};

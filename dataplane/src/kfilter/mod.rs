@@ -23,9 +23,9 @@ mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::filter::FilterTable;
+use crate::filter::{FilterTable, TableMirror};
 
 pub use layout::{Config, Counter, MASK_SLOTS};
 use layout::{Placement, TermMap, COUNTERS};
@@ -75,6 +75,15 @@ pub struct SyncReport {
     /// Map keys written or deleted.
     pub writes: usize,
     pub usable: bool,
+}
+
+impl std::fmt::Debug for KernelPrograms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelPrograms")
+            .field("programs", &self.loaded.programs.len())
+            .field("maps", &self.loaded.maps.len())
+            .finish()
+    }
 }
 
 /// The loaded programs and maps: what attaching, counting and test runs need, shareable
@@ -225,6 +234,17 @@ impl KernelFilter {
 }
 
 impl KernelPrograms {
+    /// The kernel's ids of the socket-filter and XDP programs loaded with the maps (the copy
+    /// attached to each AF_XDP interface has an id of its own: `AfXdpSource::program_id`).
+    pub fn program_ids(&self) -> Vec<u32> {
+        self.loaded
+            .programs
+            .iter()
+            .filter_map(|(_, fd)| crate::source::afxdp::bpf::prog_info(fd).ok())
+            .map(|i| i.id)
+            .collect()
+    }
+
     /// The program's counters, summed over CPUs.
     pub fn counters(&self) -> io::Result<KernelCounters> {
         let map = self.loaded.map("counters")?;
@@ -316,4 +336,54 @@ pub struct XdpFilterProgram {
     pub program: OwnedFd,
     /// queue index → AF_XDP socket.
     pub xsks_map: OwnedFd,
+}
+
+/// A [`KernelFilter`] following a [`FilterHandle`](crate::filter::FilterHandle): every
+/// published table is written to the maps. Errors are kept for the status, not returned:
+/// the workers already run the new table, and a failed write leaves the program passing
+/// everything up (see [`KernelFilter::sync`]).
+pub struct KernelMirror {
+    filter: Mutex<KernelFilter>,
+    programs: Arc<KernelPrograms>,
+}
+
+impl KernelMirror {
+    pub fn new(filter: KernelFilter) -> KernelMirror {
+        KernelMirror {
+            programs: Arc::clone(filter.programs()),
+            filter: Mutex::new(filter),
+        }
+    }
+
+    pub fn programs(&self) -> &Arc<KernelPrograms> {
+        &self.programs
+    }
+
+    pub fn state(&self) -> KernelState {
+        self.filter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .state()
+    }
+}
+
+impl std::fmt::Debug for KernelMirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelMirror")
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl TableMirror for KernelMirror {
+    fn mirror(&self, table: &Arc<FilterTable>) {
+        let mut f = self.filter.lock().unwrap_or_else(PoisonError::into_inner);
+        // The error is in the state's reason; the program passes everything up meanwhile.
+        let _ = f.sync(table);
+    }
+}
+
+/// Whether a BPF program with this id is still loaded (anywhere in the system).
+pub fn program_loaded(id: u32) -> bool {
+    crate::source::afxdp::bpf::prog_fd_by_id(id).is_ok()
 }

@@ -25,7 +25,7 @@
 //! per-frame path allocates or locks: the frame handles move between two containers sized
 //! for every frame at open, and the timestamp is one clock read per batch.
 
-mod bpf;
+pub(crate) mod bpf;
 pub(crate) mod errors;
 mod program;
 mod rx;
@@ -42,6 +42,7 @@ pub use program::PROGRAM_NAME;
 pub use sys::{afxdp_supported, offloads, rx_queue_count, Offloads, XdpStatistics};
 
 use super::{KernelCounters, Poll, RxFrame, Source};
+use crate::kfilter::KernelPrograms;
 
 /// Zero-copy or copy: whether the driver DMAs into the UMEM or the kernel copies into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +86,8 @@ pub struct AfXdpConfig {
     pub batch_size: usize,
     pub mode: XdpMode,
     pub attach: XdpAttach,
+    /// The kernel filter, whose XDP program then drops blocked frames before the socket.
+    pub kernel_filter: Option<Arc<KernelPrograms>>,
 }
 
 impl AfXdpConfig {
@@ -101,6 +104,7 @@ impl AfXdpConfig {
             batch_size: 64,
             mode: XdpMode::Auto,
             attach: XdpAttach::Auto,
+            kernel_filter: None,
         }
     }
 
@@ -202,7 +206,18 @@ impl AfXdpSource {
             }
         }
         let mut notices = Vec::new();
-        let program = program::attach(iface, ifindex, config.queue, config.attach, &mut notices)?;
+        let filter = config
+            .kernel_filter
+            .as_deref()
+            .map(|k| (k, config.linktype));
+        let program = program::attach(
+            iface,
+            ifindex,
+            config.queue,
+            config.attach,
+            filter,
+            &mut notices,
+        )?;
         // From here on, an early return drops `program`, which detaches it.
         let geometry = Geometry {
             frame_count: config.frame_count,
@@ -260,6 +275,11 @@ impl AfXdpSource {
     /// The attachment obtained: [`XdpAttach::Native`] or [`XdpAttach::Generic`].
     pub fn attach_mode(&self) -> XdpAttach {
         self.program.attach_mode()
+    }
+
+    /// Whether the kernel filter's XDP program judges frames before this socket.
+    pub fn kernel_filtered(&self) -> bool {
+        self.program.filtered()
     }
 
     /// The kernel's id of the XDP program in use (`prog/xdp id N` in `ip link`).

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex, Weak};
 use super::bpf::{self, Insn};
 use super::errors::context;
 use super::XdpAttach;
+use crate::kfilter::KernelPrograms;
 
 /// The name airsift's XDP program carries (the kernel keeps 15 bytes).
 pub const PROGRAM_NAME: &str = "airsift_xsk";
@@ -56,6 +57,9 @@ pub struct XdpProgram {
     id: u32,
     attach: XdpAttach,
     map_entries: u32,
+    /// Whether this is the kernel filter's program (which drops blocked frames) rather than
+    /// the plain redirect.
+    filtered: bool,
 }
 
 impl XdpProgram {
@@ -67,6 +71,11 @@ impl XdpProgram {
     /// The kernel's id for the program (`ip link` shows it as `prog/xdp id N`).
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Whether the kernel filter judges frames here (drops blocked ones before the socket).
+    pub fn filtered(&self) -> bool {
+        self.filtered
     }
 
     /// Native or generic: the mode actually obtained.
@@ -103,6 +112,7 @@ pub fn attach(
     ifindex: u32,
     queue: u32,
     want: XdpAttach,
+    filter: Option<(&KernelPrograms, u32)>,
     notices: &mut Vec<String>,
 ) -> io::Result<Arc<XdpProgram>> {
     let netns = current_netns()?;
@@ -118,7 +128,7 @@ pub fn attach(
         return share(iface, program, queue, want);
     }
     remove_leftovers(iface, ifindex, notices)?;
-    let program = Arc::new(load_and_link(iface, ifindex, queue, want, notices)?);
+    let program = Arc::new(load_and_link(iface, ifindex, queue, want, filter, notices)?);
     attached.push(Shared {
         netns,
         ifindex,
@@ -265,13 +275,36 @@ fn load_and_link(
     ifindex: u32,
     queue: u32,
     want: XdpAttach,
+    filter: Option<(&KernelPrograms, u32)>,
     notices: &mut Vec<String>,
 ) -> io::Result<XdpProgram> {
-    let map_entries = queue.saturating_add(1).max(MIN_MAP_ENTRIES);
-    let map_name = CString::new(MAP_NAME).expect("no NUL in a constant");
-    let map = bpf::create_xskmap(&map_name, map_entries)?;
-    let prog_name = CString::new(PROGRAM_NAME).expect("no NUL in a constant");
-    let prog = bpf::load_xdp_program(&prog_name, &redirect_program(map.as_raw_fd()))?;
+    // The kernel filter's program (its XSKMAP has MIN_MAP_ENTRIES slots), else the plain
+    // redirect.
+    let filtered = match filter {
+        Some((k, linktype)) if queue < MIN_MAP_ENTRIES => match k.xdp_program(linktype) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                notices.push(format!(
+                    "kernel filter not loaded on {iface}: {e}; its frames are filtered in \
+                     user space only"
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    let is_filtered = filtered.is_some();
+    let (map, prog, map_entries) = match filtered {
+        Some(x) => (x.xsks_map, x.program, MIN_MAP_ENTRIES),
+        None => {
+            let map_entries = queue.saturating_add(1).max(MIN_MAP_ENTRIES);
+            let map_name = CString::new(MAP_NAME).expect("no NUL in a constant");
+            let map = bpf::create_xskmap(&map_name, map_entries)?;
+            let prog_name = CString::new(PROGRAM_NAME).expect("no NUL in a constant");
+            let prog = bpf::load_xdp_program(&prog_name, &redirect_program(map.as_raw_fd()))?;
+            (map, prog, map_entries)
+        }
+    };
     let id = bpf::prog_info(&prog)?.id;
     let link_in = |flag: u32, mode: &str| {
         bpf::link_xdp(&prog, ifindex, flag)
@@ -300,6 +333,7 @@ fn load_and_link(
         id,
         attach,
         map_entries,
+        filtered: is_filtered,
     })
 }
 

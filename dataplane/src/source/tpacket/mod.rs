@@ -11,8 +11,11 @@ mod ring;
 mod socket;
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::kfilter::KernelPrograms;
 
 use ring::Ring;
 use socket::SockFilter;
@@ -50,6 +53,9 @@ pub struct TpacketConfig {
     /// The link type the frames carry; `None` reads it from the interface (ARPHRD).
     pub linktype: Option<u32>,
     pub fanout: Option<Fanout>,
+    /// The kernel filter to attach as the socket's filter, so that blocked frames never enter
+    /// the ring. A link type it does not read (or a refusal) leaves a notice instead.
+    pub kernel_filter: Option<Arc<KernelPrograms>>,
 }
 
 impl TpacketConfig {
@@ -62,6 +68,7 @@ impl TpacketConfig {
             block_timeout: Duration::from_millis(2),
             linktype: None,
             fanout: None,
+            kernel_filter: None,
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct TpacketSource {
     iface: String,
     ifindex: u32,
     drops: u64,
+    kernel_filtered: bool,
+    notices: Vec<String>,
 }
 
 /// A classic-BPF fanout selector returning the last byte of addr2. For radiotap and PPI the
@@ -142,6 +151,22 @@ impl TpacketSource {
             })?,
         };
         let fd = socket::packet_socket()?;
+        // Before bind: no frame reaches the ring unjudged.
+        let mut notices = Vec::new();
+        let kernel_filtered = match &cfg.kernel_filter {
+            Some(k) => match k.attach_socket(fd.as_fd(), linktype) {
+                Ok(()) => true,
+                Err(e) => {
+                    notices.push(format!(
+                        "kernel filter not attached to {}: {e}; its frames are filtered in \
+                         user space only",
+                        cfg.iface
+                    ));
+                    false
+                }
+            },
+            None => false,
+        };
         socket::set_option(
             &fd,
             socket::PACKET_VERSION,
@@ -190,7 +215,19 @@ impl TpacketSource {
             iface: cfg.iface.clone(),
             ifindex,
             drops: 0,
+            kernel_filtered,
+            notices,
         })
+    }
+
+    /// Whether the kernel filter judges this socket's frames before the ring.
+    pub fn kernel_filtered(&self) -> bool {
+        self.kernel_filtered
+    }
+
+    /// What open could not do as asked (the kernel filter not attached, and why).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// The link type reported for every frame.
