@@ -9,7 +9,7 @@ fn main() {
     let src = "bpf/kfilter.bpf.c";
     println!("cargo:rerun-if-changed={src}");
     println!("cargo:rerun-if-env-changed=CLANG");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("kfilter.bpf.o");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
     // <linux/bpf.h> includes <asm/types.h>, which Debian keeps under the host's multiarch
     // directory; the BPF target has none of its own.
@@ -21,20 +21,28 @@ fn main() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("{}-linux-gnu", env::var("CARGO_CFG_TARGET_ARCH").unwrap()));
-    let status = Command::new(&clang)
-        .args([
-            "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-Werror",
-        ])
-        .arg(format!("-I/usr/include/{multiarch}"))
-        .args(["-c", src, "-o"])
-        .arg(&out)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!("{clang} failed to build {src} ({s})"),
-        Err(e) => panic!(
-            "cannot run {clang} to build the kernel filter's BPF programs ({src}): {e}; \
-             install clang (Debian: apt install clang) or name it in CLANG"
-        ),
+    // The socket filters, and the XDP programs with their XSKMAP.
+    let objects = [
+        ("kfilter_sock.bpf.o", None),
+        ("kfilter_xdp.bpf.o", Some("-DAIRSIFT_XDP")),
+    ];
+    for (object, define) in objects {
+        let status = Command::new(&clang)
+            .args([
+                "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-Wall", "-Werror",
+            ])
+            .arg(format!("-I/usr/include/{multiarch}"))
+            .args(define)
+            .args(["-c", src, "-o"])
+            .arg(out_dir.join(object))
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!("{clang} failed to build {src} ({s})"),
+            Err(e) => panic!(
+                "cannot run {clang} to build the kernel filter's BPF programs ({src}): {e}; \
+                 install clang (Debian: apt install clang) or name it in CLANG"
+            ),
+        }
     }
 }

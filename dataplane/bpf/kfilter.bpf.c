@@ -3,7 +3,8 @@
 // airsift's MAC filter in the kernel: the decision of FilterTable::decide (API.md section 2)
 // over BPF maps that user space keeps equal to the compiled table (dataplane/src/kfilter).
 //
-// Two entry points share the code and the maps:
+// Built twice (build.rs): the socket filters, and with AIRSIFT_XDP the XDP programs and
+// their XSKMAP, which reuse the first build's maps when loaded. The entry points:
 // - airsift_sock (SO_ATTACH_BPF on a TPACKET_V3 socket): returns 0 for a blocked frame, so it
 //   never enters the ring, and the frame's length otherwise;
 // - airsift_xsk (XDP, the program of AF_XDP sources): drops a blocked frame and redirects the
@@ -29,8 +30,6 @@ static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
                                   __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
 static long (*bpf_xdp_load_bytes)(struct xdp_md *xdp, __u32 off, void *buf,
                                   __u32 len) = (void *)BPF_FUNC_xdp_load_bytes;
-static __u64 (*bpf_xdp_get_buff_len)(struct xdp_md *xdp) = (void *)BPF_FUNC_xdp_get_buff_len;
-static long (*bpf_redirect_map)(void *map, __u64 key, __u64 flags) = (void *)BPF_FUNC_redirect_map;
 
 #define barrier() asm volatile("" ::: "memory")
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
@@ -118,6 +117,12 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+#ifdef AIRSIFT_XDP
+static __u64 (*bpf_xdp_get_buff_len)(struct xdp_md *xdp) = (void *)BPF_FUNC_xdp_get_buff_len;
+static long (*bpf_redirect_map)(void *map, __u64 key, __u64 flags) = (void *)BPF_FUNC_redirect_map;
+
+/* Only in the XDP build: creating an XSKMAP takes CAP_NET_ADMIN, which socket filters do not
+ * need. */
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
 	__uint(max_entries, 256);
@@ -125,6 +130,7 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } xsks_map SEC(".maps");
+#endif
 
 static __always_inline void count(__u32 which)
 {
@@ -503,18 +509,11 @@ static __always_inline int blocked(int v)
 	return 0;
 }
 
+#ifndef AIRSIFT_XDP
 static __always_inline int sock(struct __sk_buff *skb, int radiotap_framing)
 {
 	struct pkt p = {.ctx = skb, .len = skb->len, .xdp = 0};
 	return blocked(judge(&p, radiotap_framing)) ? 0 : skb->len;
-}
-
-static __always_inline int xsk(struct xdp_md *ctx, int radiotap_framing)
-{
-	struct pkt p = {.ctx = ctx, .len = bpf_xdp_get_buff_len(ctx), .xdp = 1};
-	if (blocked(judge(&p, radiotap_framing)))
-		return XDP_DROP;
-	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 }
 
 /* Socket filters return how many bytes to keep: 0 keeps nothing. */
@@ -530,6 +529,15 @@ int airsift_sock_wl(struct __sk_buff *skb)
 	return sock(skb, 0);
 }
 
+#else
+static __always_inline int xsk(struct xdp_md *ctx, int radiotap_framing)
+{
+	struct pkt p = {.ctx = ctx, .len = bpf_xdp_get_buff_len(ctx), .xdp = 1};
+	if (blocked(judge(&p, radiotap_framing)))
+		return XDP_DROP;
+	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+}
+
 /* Named like the plain redirect program (source/afxdp/program.rs), whose leftover handling
  * recognises it by name and by its xsks_map. */
 SEC("xdp")
@@ -543,5 +551,7 @@ int airsift_xsk_wl(struct xdp_md *ctx)
 {
 	return xsk(ctx, 0);
 }
+
+#endif
 
 char _license[] SEC("license") = "Dual MIT/GPL";

@@ -401,6 +401,15 @@ impl Settings {
 /// Loads the kernel filter and makes it follow the capture filter; where it cannot load
 /// (an old kernel, no CAP_BPF), says why and returns None: capture filters in user space.
 fn load_kernel_filter(filters: &Arc<FilterHandle>) -> Option<Arc<KernelMirror>> {
+    use crate::privilege::{Cap, Caps};
+    if !Caps::current().has(Cap::Bpf) {
+        eprintln!(
+            "airsift: the kernel filter is off: loading it needs CAP_BPF, which this process \
+             lacks (the packaged unit grants it). Frames are filtered in user space only; \
+             --kernel-filter off says this is intended"
+        );
+        return None;
+    }
     match KernelFilter::load() {
         Ok(k) => {
             let mirror = Arc::new(KernelMirror::new(k));

@@ -42,7 +42,7 @@ const SOCKET_RADIOTAP: &str = "airsift_sock";
 const SOCKET_80211: &str = "airsift_sock_wl";
 const XDP_RADIOTAP: &str = "airsift_xsk";
 const XDP_80211: &str = "airsift_xsk_wl";
-const PROGRAMS: [&str; 4] = [SOCKET_RADIOTAP, SOCKET_80211, XDP_RADIOTAP, XDP_80211];
+const SOCKET_PROGRAMS: [&str; 2] = [SOCKET_RADIOTAP, SOCKET_80211];
 
 /// pcap link types the programs read.
 const DLT_IEEE802_11: u32 = 105;
@@ -107,7 +107,7 @@ impl KernelFilter {
     /// Loads the programs and creates the maps, which hold no table yet: until the first
     /// [`KernelFilter::sync`] the programs pass every frame up.
     pub fn load() -> io::Result<KernelFilter> {
-        let loaded = sys::load(&SHARED_MAPS, &PROGRAMS, &[])?;
+        let loaded = sys::load(sys::Object::Socket, &SHARED_MAPS, &SOCKET_PROGRAMS, &[])?;
         let mut config = sys::ConfigPage::map(loaded.map("config")?)?;
         let cpus = sys::possible_cpus()?;
         let odd = config.begin();
@@ -294,7 +294,7 @@ impl KernelPrograms {
             .iter()
             .map(|m| Ok((*m, self.loaded.map(m)?)))
             .collect::<io::Result<_>>()?;
-        let mut loaded = sys::load(&["xsks_map"], &[name], &reuse)?;
+        let mut loaded = sys::load(sys::Object::Xdp, &["xsks_map"], &[name], &reuse)?;
         let (_, program) = loaded.programs.pop().expect("one program asked for");
         let (_, xsks_map) = loaded.maps.pop().expect("one map asked for");
         Ok(XdpFilterProgram { program, xsks_map })

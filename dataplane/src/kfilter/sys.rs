@@ -20,8 +20,23 @@ use libbpf_sys as sys;
 use super::layout::Config;
 use crate::source::afxdp::errors::{from_neg_errno, from_syscall_ret};
 
-/// The object compiled from bpf/kfilter.bpf.c by build.rs.
-static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kfilter.bpf.o"));
+/// The objects compiled from bpf/kfilter.bpf.c by build.rs.
+#[derive(Clone, Copy, Debug)]
+pub enum Object {
+    /// The socket filters and the maps.
+    Socket,
+    /// The XDP programs and an XSKMAP (creating one takes CAP_NET_ADMIN).
+    Xdp,
+}
+
+impl Object {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Object::Socket => include_bytes!(concat!(env!("OUT_DIR"), "/kfilter_sock.bpf.o")),
+            Object::Xdp => include_bytes!(concat!(env!("OUT_DIR"), "/kfilter_xdp.bpf.o")),
+        }
+    }
+}
 
 /// A loaded copy of the object: its maps and programs by name, as descriptors of our own
 /// (the libbpf object is closed once they are duplicated).
@@ -53,9 +68,9 @@ fn find<'a>(list: &'a [(String, OwnedFd)], name: &str, what: &str) -> io::Result
 }
 
 /// Closes a libbpf object on every path.
-struct Object(NonNull<sys::bpf_object>);
+struct Opened(NonNull<sys::bpf_object>);
 
-impl Drop for Object {
+impl Drop for Opened {
     fn drop(&mut self) {
         // SAFETY: the pointer came from bpf_object__open_mem, is closed only here, once, and
         // nothing borrowed from it outlives this value (descriptors were duplicated).
@@ -82,6 +97,7 @@ fn dup(fd: i32, what: &str) -> io::Result<OwnedFd> {
 /// existing map instead of creating its own: XDP programs of several interfaces share the
 /// filter's maps but each has its own XSKMAP.
 pub fn load(
+    object: Object,
     maps: &[&str],
     programs: &[&str],
     reuse: &[(&str, BorrowedFd<'_>)],
@@ -92,15 +108,15 @@ pub fn load(
         object_name: name.as_ptr(),
         ..Default::default()
     };
-    // SAFETY: OBJECT is a static byte slice of its true length; `opts` and the name it points
+    let elf = object.bytes();
+    // SAFETY: `elf` is a static byte slice of its true length; `opts` and the name it points
     // to outlive the call; libbpf copies what it keeps.
-    let raw = unsafe {
-        sys::bpf_object__open_mem(OBJECT.as_ptr().cast(), OBJECT.len() as sys::size_t, &opts)
-    };
+    let raw =
+        unsafe { sys::bpf_object__open_mem(elf.as_ptr().cast(), elf.len() as sys::size_t, &opts) };
     // SAFETY: libbpf_get_error only inspects the pointer value (NULL or an error pointer).
     let err = unsafe { sys::libbpf_get_error(raw.cast()) };
     let object = match NonNull::new(raw) {
-        Some(p) if err == 0 => Object(p),
+        Some(p) if err == 0 => Opened(p),
         _ => {
             return Err(from_neg_errno(
                 if err != 0 { err as i32 } else { -libc::EINVAL },
