@@ -81,24 +81,27 @@ struct {
 	__type(value, struct config);
 } config SEC(".maps");
 
-#define TERM_MAP(name)                                         \
+/* A hash map's bucket array is allocated at creation for max_entries (16 bytes a bucket), even
+ * without preallocated elements: capacities are what a table needs, not the most it could. A
+ * table past them fails to sync and the program passes everything up (the status says why). */
+#define TERM_MAP(name, entries)                                \
 	struct {                                               \
 		__uint(type, BPF_MAP_TYPE_HASH);               \
-		__uint(max_entries, 1 << 24);                  \
+		__uint(max_entries, entries);                  \
 		__uint(map_flags, BPF_F_NO_PREALLOC);          \
 		__type(key, __u64);                            \
 		__type(value, struct entry);                   \
 	} name SEC(".maps")
 
-TERM_MAP(exact);
-TERM_MAP(mask0);
-TERM_MAP(mask1);
-TERM_MAP(mask2);
-TERM_MAP(mask3);
-TERM_MAP(mask4);
-TERM_MAP(mask5);
-TERM_MAP(mask6);
-TERM_MAP(mask7);
+TERM_MAP(exact, 1 << 20);
+TERM_MAP(mask0, 1 << 16);
+TERM_MAP(mask1, 1 << 16);
+TERM_MAP(mask2, 1 << 16);
+TERM_MAP(mask3, 1 << 16);
+TERM_MAP(mask4, 1 << 16);
+TERM_MAP(mask5, 1 << 16);
+TERM_MAP(mask6, 1 << 16);
+TERM_MAP(mask7, 1 << 16);
 
 /* Per-CPU counters; keep in step with layout.rs. */
 enum counter {
@@ -338,21 +341,24 @@ static __always_inline __u32 need_for(__u32 field)
 	return 4 + 6 * field;
 }
 
-#define PROBE(map, maskv, gblocks)                                           \
-	if ((gblocks) & want) {                                              \
-		__u64 key = addr & (maskv);                                  \
-		struct entry *e = bpf_map_lookup_elem(&map, &key);           \
-		if (e) {                                                     \
-			__u8 hit = e->present & want;                        \
-			if (hit & own)                                       \
-				return (e->blocks & own) ? V_BLOCK : V_PASS; \
-			if (hit & ANY_BIT) {                                 \
-				*any = (e->blocks & ANY_BIT) ? V_BLOCK : V_PASS; \
-				want &= ~ANY_BIT;                            \
-				if (!want)                                   \
-					return -1;                           \
-			}                                                    \
-		}                                                            \
+/* One group's probe inside airsift_probe: a hit in the role's own block answers; the first hit
+ * in `any` is kept and `any` is no longer wanted. */
+#define PROBE(map, maskv, gblocks)                                                   \
+	if ((gblocks) & want) {                                                      \
+		__u64 key = addr & (maskv);                                          \
+		struct entry *e = bpf_map_lookup_elem(&map, &key);                   \
+		if (e) {                                                             \
+			__u8 hit = e->present & want;                                \
+			if (hit & own)                                               \
+				return (((e->blocks & own) ? V_BLOCK : V_PASS) + 1) | \
+				       (any << 4);                                   \
+			if (hit & ANY_BIT) {                                         \
+				any = ((e->blocks & ANY_BIT) ? V_BLOCK : V_PASS) + 1; \
+				want &= ~ANY_BIT;                                    \
+				if (!want)                                           \
+					return any << 4;                             \
+			}                                                            \
+		}                                                                    \
 	}
 
 #define PROBE_SLOT(i, map)                                          \
@@ -360,14 +366,23 @@ static __always_inline __u32 need_for(__u32 field)
 		PROBE(map, c->mask[i], c->mask_blocks[i]);          \
 	}
 
-/* FilterTable::probe for one role: the role block's verdict (V_PASS/V_BLOCK) or -1, and the
- * first `any` hit recorded in *any (-1 until found). */
-static __always_inline int probe(const struct config *c, __u8 nmask, int present, __u64 addr,
-                                 __u8 own, int *any)
+/* FilterTable::probe for one address: the groups in precedence order, for the blocks in
+ * `want` (the role's own bit `own`, and ANY_BIT until an earlier role found an `any` hit).
+ * Returns the role block's verdict + 1 in bits 0-3 (0: no hit) and the first `any` verdict
+ * + 1 in bits 4-7. A global function: the verifier checks it once, on its own, instead of
+ * once per role and per path that reaches it. */
+__attribute__((noinline)) int airsift_probe(__u64 addr, __u32 own, __u32 want)
 {
-	__u8 want = c->blocks & (*any < 0 ? (own | ANY_BIT) : own);
-	if (!present || !want)
-		return -1;
+	__u32 zero = 0;
+	const struct config *c = bpf_map_lookup_elem(&config, &zero);
+	if (!c)
+		return 0;
+	__u8 nmask = c->nmask;
+	if (nmask > MASK_SLOTS)
+		return 0;
+	int any = 0;
+	own &= 0xff;
+	want &= 0xff;
 	PROBE(exact, 0xffffffffffffULL, c->exact_blocks);
 	PROBE_SLOT(0, mask0);
 	PROBE_SLOT(1, mask1);
@@ -377,41 +392,52 @@ static __always_inline int probe(const struct config *c, __u8 nmask, int present
 	PROBE_SLOT(5, mask5);
 	PROBE_SLOT(6, mask6);
 	PROBE_SLOT(7, mask7);
-	return -1;
+	return any << 4;
 }
 
 /* An address in the low 48 bits, and whether the frame has it in bit 48. */
 #define HAVE_ADDR (1ULL << 48)
 
-/* FilterTable::decide. A global function: the verifier checks it once, on its own, rather
- * than once for every path through the header parsing that reaches it. */
-__attribute__((noinline)) int airsift_decide(__u64 s, __u64 d, __u64 n, __u64 o)
+/* One role of FilterTable::decide: returns the verdict when the role's block decides, else
+ * -1, recording the first `any` hit (verdict + 1) in *any. */
+static __always_inline int role_probe(const struct config *c, __u64 a, __u32 own, int *any)
 {
-	__u32 zero = 0;
-	const struct config *c = bpf_map_lookup_elem(&config, &zero);
-	if (!c)
-		return V_UP;
-	__u8 nmask = c->nmask;
-	if (nmask > MASK_SLOTS)
+	if (!(a & HAVE_ADDR))
+		return -1;
+	__u32 want = c->blocks & (*any ? own : (own | ANY_BIT));
+	if (!want)
+		return -1;
+	int r = airsift_probe(a & 0xffffffffffffULL, own, want);
+	if (r & 0xf)
+		return (r & 0xf) - 1;
+	if (!*any && (r >> 4))
+		*any = (r >> 4) & 0xf;
+	return -1;
+}
+
+/* FilterTable::decide: role blocks in order, then `any`, then the default. */
+static __always_inline int decide(const struct config *c, __u64 s, __u64 d, __u64 n, __u64 o)
+{
+	if (c->nmask > MASK_SLOTS)
 		return V_UP;
 	if (!c->blocks)
 		return c->default_block ? V_BLOCK : V_PASS;
-	int any = -1;
+	int any = 0;
 	int r;
-	r = probe(c, nmask, (s & HAVE_ADDR) != 0, s & 0xffffffffffffULL, ROLE_SOURCE, &any);
+	r = role_probe(c, s, ROLE_SOURCE, &any);
 	if (r >= 0)
 		return r;
-	r = probe(c, nmask, (d & HAVE_ADDR) != 0, d & 0xffffffffffffULL, ROLE_DESTINATION, &any);
+	r = role_probe(c, d, ROLE_DESTINATION, &any);
 	if (r >= 0)
 		return r;
-	r = probe(c, nmask, (n & HAVE_ADDR) != 0, n & 0xffffffffffffULL, ROLE_NETWORK, &any);
+	r = role_probe(c, n, ROLE_NETWORK, &any);
 	if (r >= 0)
 		return r;
-	r = probe(c, nmask, (o & HAVE_ADDR) != 0, o & 0xffffffffffffULL, ROLE_OTHER, &any);
+	r = role_probe(c, o, ROLE_OTHER, &any);
 	if (r >= 0)
 		return r;
-	if (any >= 0)
-		return any;
+	if (any)
+		return any - 1;
 	return c->default_block ? V_BLOCK : V_PASS;
 }
 
@@ -466,8 +492,8 @@ static __always_inline int judge_dot11(struct pkt *p, struct config *c, __u32 st
 	barrier();
 	if (!READ_ONCE(c->usable))
 		return V_UNUSABLE;
-	int v = airsift_decide(role(hdr, (lay >> 12) & 0xf), role(hdr, (lay >> 8) & 0xf),
-	                       role(hdr, (lay >> 4) & 0xf), role(hdr, lay & 0xf));
+	int v = decide(c, role(hdr, (lay >> 12) & 0xf), role(hdr, (lay >> 8) & 0xf),
+	               role(hdr, (lay >> 4) & 0xf), role(hdr, lay & 0xf));
 	barrier();
 	if (read_seq(c) != s1)
 		return V_RACED;
