@@ -112,8 +112,9 @@ pub struct RunArgs {
     pub xdp_attach: Option<String>,
     /// Judge frames in the kernel too (BPF socket filter on TPACKET_V3, XDP program on
     /// AF_XDP), so blocked frames are dropped before they are copied: on or off. Where the
-    /// programs cannot load, capture goes on with user-space filtering and says why.
-    /// [default: on]
+    /// programs cannot load, capture goes on with user-space filtering and says why. Off by
+    /// default until the program costs less than the copy it saves (BENCHMARKS.md).
+    /// [default: off]
     #[arg(long, value_name = "on|off")]
     pub kernel_filter: Option<String>,
     /// Write malformed frames to the sinks too (they never match a filter term).
@@ -274,7 +275,7 @@ impl Settings {
             kernel_filter: a
                 .kernel_filter
                 .or(f.kernel_filter)
-                .unwrap_or_else(|| "on".into()),
+                .unwrap_or_else(|| "off".into()),
             pass_malformed: a.pass_malformed || f.pass_malformed.unwrap_or(false),
             listen: if no_api {
                 None
