@@ -26,12 +26,16 @@
 #define __type(name, val) typeof(val) *name
 
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)BPF_FUNC_map_lookup_elem;
+static long (*bpf_map_update_elem)(void *map, const void *key, const void *value,
+                                   __u64 flags) = (void *)BPF_FUNC_map_update_elem;
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
                                   __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
 static long (*bpf_xdp_load_bytes)(struct xdp_md *xdp, __u32 off, void *buf,
                                   __u32 len) = (void *)BPF_FUNC_xdp_load_bytes;
 
 #define barrier() asm volatile("" ::: "memory")
+/* Makes the compiler keep a bounds check on `v` where the verifier sees it. */
+#define barrier_var(v) asm volatile("" : "+r"(v))
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 /* Keep in step with dataplane/src/kfilter/layout.rs. */
@@ -192,49 +196,47 @@ static __always_inline int load(struct pkt *p, __u32 off, void *to, __u32 len)
 	return bpf_skb_load_bytes(p->ctx, off, to, len);
 }
 
-/* Where the 802.11 frame starts and how long it is (FCS excluded); -1 when the radiotap
- * header is not one this program can read exactly as user space does. */
-static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32 *start,
-                                    __u32 *dot11_len)
-{
-	__u8 fixed[4];
-	if (p->len < 8 || load(p, 0, fixed, 4))
-		return -1;
-	if (fixed[0] != 0)
-		return -1;
-	__u32 rlen = fixed[2] | ((__u32)fixed[3] << 8);
-	if (rlen < 8 || rlen > p->len)
-		return -1;
-
+/* A presence chain, as the layout cache keys it (words past nwords are zero). */
+struct rt_key {
 	__u32 words[RT_MAX_WORDS];
-	__u32 nwords = 0;
-	__u32 at = 4;
-	for (int i = 0; i < RT_MAX_WORDS; i++) {
-		if (at + 4 > rlen)
-			return -1;
-		__u32 w;
-		if (load(p, at, &w, 4))
-			return -1;
-		words[i] = w;
-		nwords = i + 1;
-		if (!(w & RT_EXT))
-			break;
-		if (i == RT_MAX_WORDS - 1)
-			return -1;
-		at += 4;
-	}
+	__u32 nwords;
+};
 
+/* What the field walk makes of a chain: where the last located field ends (the header must
+ * hold it: fields are laid out in increasing offsets, so no field overruns exactly when this
+ * one does not) and where the first Flags field is. */
+struct rt_layout {
+	__u32 end;
+	__u16 flags_at;
+	__u8 have_flags;
+	__u8 pad;
+};
+
+/* Layouts seen: a driver writes the same chain on every frame, so the walk runs once per
+ * chain, not once per frame (user space's LayoutMemo does the same). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct rt_key);
+	__type(value, struct rt_layout);
+} rt_layouts SEC(".maps");
+
+/* The field walk of radiotap.rs over a presence chain: -1 for a vendor namespace (and the
+ * invalid both-bits case), which this program passes up. */
+static __always_inline int rt_walk(const struct config *c, const struct rt_key *k,
+                                   struct rt_layout *out)
+{
 	/* offset, base and flags_at pass through c->ones at every step: as constants, every
 	 * combination of present bits would be a path of its own to the verifier. */
-	__u32 offset = (at + 4) & c->ones;
-	nwords &= c->ones;
+	__u32 offset = (4 + 4 * k->nwords) & c->ones;
+	__u32 nwords = k->nwords & c->ones;
 	__u32 base = 0;
 	__u32 flags_at = 0;
 	int have_flags = 0;
 	for (int i = 0; i < RT_MAX_WORDS; i++) {
 		if (i >= nwords)
 			break;
-		__u32 w = words[i];
+		__u32 w = k->words[i];
 		__u32 bits = w & RT_FIELD_BITS;
 		for (int b = 0; b < 29; b++) {
 			if (!(bits & (1u << b)))
@@ -245,7 +247,7 @@ static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32
 			__u32 align = rt_align(index);
 			__u32 start_f = (offset + align - 1) & ~(align - 1);
 			offset = (start_f + rt_size(index)) & c->ones;
-			if (offset > rlen)
+			if (offset > 0xffff)
 				return -1;
 			if (index == 1 && !have_flags) {
 				have_flags = 1;
@@ -255,17 +257,68 @@ static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32
 		if (!(w & RT_EXT))
 			break;
 		if (w & RT_VENDOR_NEXT)
-			return -1; /* vendor namespaces (and the invalid both-bits case) */
+			return -1;
 		if (w & RT_RADIOTAP_NEXT)
 			base = 0;
 		else
 			base = (base + 32) & c->ones;
 	}
-walked:;
+walked:
+	out->end = offset;
+	out->flags_at = flags_at & 0xffff;
+	out->have_flags = have_flags;
+	out->pad = 0;
+	return 0;
+}
+
+/* Where the 802.11 frame starts and how long it is (FCS excluded); -1 when the radiotap
+ * header is not one this program can read exactly as user space does. */
+static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32 *start,
+                                    __u32 *dot11_len)
+{
+	/* The fixed part and up to RT_MAX_WORDS presence words, in one load. */
+	__u8 head[4 + 4 * RT_MAX_WORDS] = {};
+	if (p->len < 8)
+		return -1;
+	__u32 n = p->len < sizeof(head) ? p->len : sizeof(head);
+	barrier_var(n);
+	if (n > sizeof(head) || load(p, 0, head, n))
+		return -1;
+	if (head[0] != 0)
+		return -1;
+	__u32 rlen = head[2] | ((__u32)head[3] << 8);
+	if (rlen < 8 || rlen > p->len)
+		return -1;
+
+	struct rt_key key = {};
+	for (int i = 0; i < RT_MAX_WORDS; i++) {
+		if (8 + 4 * i > rlen)
+			return -1; /* the chain runs past the header: malformed */
+		__u32 w = head[4 + 4 * i] | ((__u32)head[5 + 4 * i] << 8) |
+		          ((__u32)head[6 + 4 * i] << 16) | ((__u32)head[7 + 4 * i] << 24);
+		key.words[i] = w;
+		key.nwords = i + 1;
+		if (!(w & RT_EXT))
+			break;
+		if (i == RT_MAX_WORDS - 1)
+			return -1;
+	}
+
+	struct rt_layout *lay = bpf_map_lookup_elem(&rt_layouts, &key);
+	struct rt_layout walked;
+	if (!lay) {
+		/* A chain this program passes up is remembered as one no header can hold. */
+		if (rt_walk(c, &key, &walked))
+			walked = (struct rt_layout){.end = 0xffffffff};
+		bpf_map_update_elem(&rt_layouts, &key, &walked, BPF_ANY);
+		lay = &walked;
+	}
+	if (lay->end > rlen)
+		return -1; /* a field runs past the header: malformed */
 	__u32 len = p->len - rlen;
-	if (have_flags) {
+	if (lay->have_flags) {
 		__u8 flags;
-		if (load(p, flags_at & 0xffff, &flags, 1))
+		if (load(p, lay->flags_at, &flags, 1))
 			return -1;
 		if (flags & RT_FLAGS_FCS_AT_END) {
 			if (len < 4)
@@ -460,8 +513,13 @@ static __always_inline __u32 read_seq(struct config *c)
  * long (FCS excluded). */
 static __always_inline int judge_dot11(struct pkt *p, struct config *c, __u32 start, __u32 len)
 {
+	/* The header, as much of it as there is up to the fourth address, in one load. */
 	__u8 hdr[32] = {};
-	if (len < 2 || load(p, start & 0xffff, hdr, 2))
+	if (len < 2)
+		return V_UP;
+	__u32 n = len < 30 ? len : 30;
+	barrier_var(n);
+	if (n < 2 || n > 30 || load(p, start & 0xffff, hdr, n))
 		return V_UP;
 	if (hdr[0] & 3)
 		return V_UP; /* protocol version: user space counts it malformed */
@@ -478,13 +536,8 @@ static __always_inline int judge_dot11(struct pkt *p, struct config *c, __u32 st
 	f = lay & 0xf;
 	if (f > max)
 		max = f;
-	__u32 need = need_for(max);
-	if (len < need)
+	if (len < need_for(max))
 		return V_UP;
-	if (need > 2) {
-		if (need > 30 || load(p, start & 0xffff, hdr, need))
-			return V_UP;
-	}
 
 	__u32 s1 = read_seq(c);
 	if (s1 & 1)
