@@ -554,3 +554,40 @@ fn swaps_are_atomic_for_the_program() {
         "{swaps} swaps, {dropped} drops, {raced} raced"
     );
 }
+
+/// The socket filter's own run time per frame, in the kernel (`BPF_PROG_TEST_RUN` with
+/// repeats): `cargo test -p dataplane --test kfilter_equivalence -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn socket_filter_run_time() {
+    need_root!();
+    let mut kf = KernelFilter::load().unwrap();
+    let progs = Arc::clone(kf.programs());
+    let file = CaptureFile::open(
+        &std::path::Path::new(CAPTURES).join("rt_aircrack_test1_multins-fcs.pcap"),
+    )
+    .unwrap();
+    let frames: Vec<Vec<u8>> = file
+        .records()
+        .take(20)
+        .map(|r| r.unwrap().data.to_vec())
+        .collect();
+    for terms in [0usize, 100, 1000] {
+        let mut m = FilterModel::new("k", "");
+        let list: Vec<_> = (0..terms as u64)
+            .map(|i| {
+                (
+                    MacTerm::exact(MacAddr::from_u64(0x02a5_0000_0000 + i)),
+                    Action::Block,
+                )
+            })
+            .collect();
+        m.set_terms(PHY_80211, Block::Source, list);
+        kf.sync(&Arc::new(m.compile())).unwrap();
+        let ns: Vec<u32> = frames
+            .iter()
+            .map(|f| progs.time_socket(127, f, 100_000).unwrap())
+            .collect();
+        eprintln!("{terms} terms: socket filter {:?} ns per run", ns);
+    }
+}

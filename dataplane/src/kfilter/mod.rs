@@ -313,6 +313,17 @@ impl KernelPrograms {
         Ok(kept == 0)
     }
 
+    /// The socket filter's mean run time on `frame` over `repeat` runs in the kernel, in ns
+    /// (`BPF_PROG_TEST_RUN`), for benchmarks.
+    pub fn time_socket(&self, linktype: u32, frame: &[u8], repeat: i32) -> io::Result<u32> {
+        let prog = self
+            .socket_program(linktype)
+            .ok_or_else(|| unsupported(linktype))?;
+        let mut data = vec![0u8; 14];
+        data.extend_from_slice(frame);
+        Ok(sys::test_run_repeat(prog, &data, repeat)?.1)
+    }
+
     /// Runs the XDP program for `linktype` on `frame` in the kernel: true when it drops it
     /// (`XDP_DROP`); otherwise it redirects or, with no socket in its map, passes.
     pub fn test_xdp(&self, program: &XdpFilterProgram, frame: &[u8]) -> io::Result<bool> {

@@ -293,6 +293,15 @@ pub fn attach_socket(socket: BorrowedFd<'_>, program: BorrowedFd<'_>) -> io::Res
 /// Runs `program` once on `data` in the kernel (`BPF_PROG_TEST_RUN`) and returns its return
 /// value.
 pub fn test_run(program: BorrowedFd<'_>, data: &[u8]) -> io::Result<u32> {
+    test_run_repeat(program, data, 1).map(|(r, _)| r)
+}
+
+/// [`test_run`] `repeat` times in the kernel: the return value and the mean run time in ns.
+pub fn test_run_repeat(
+    program: BorrowedFd<'_>,
+    data: &[u8],
+    repeat: i32,
+) -> io::Result<(u32, u32)> {
     let mut input = data.to_vec();
     let mut retval = 0u32;
     let mut duration = 0u32;
@@ -302,7 +311,7 @@ pub fn test_run(program: BorrowedFd<'_>, data: &[u8]) -> io::Result<u32> {
     let ret = unsafe {
         sys::bpf_prog_test_run(
             program.as_raw_fd(),
-            1,
+            repeat,
             input.as_mut_ptr().cast(),
             input.len() as u32,
             std::ptr::null_mut(),
@@ -317,7 +326,7 @@ pub fn test_run(program: BorrowedFd<'_>, data: &[u8]) -> io::Result<u32> {
             "running the kernel filter program on a test frame",
         ));
     }
-    Ok(retval)
+    Ok((retval, duration))
 }
 
 /// The program's config value, mapped into this process (`BPF_F_MMAPABLE`): user space writes
