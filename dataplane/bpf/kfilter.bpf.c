@@ -86,7 +86,8 @@ struct {
 } config SEC(".maps");
 
 /* A hash map's bucket array is allocated at creation for max_entries (16 bytes a bucket), even
- * without preallocated elements: capacities are what a table needs, not the most it could. A
+ * without preallocated elements, and every lookup touches one random bucket: capacities are
+ * what real tables need (a small array stays in cache), not the most a table could hold. A
  * table past them fails to sync and the program passes everything up (the status says why). */
 #define TERM_MAP(name, entries)                                \
 	struct {                                               \
@@ -97,15 +98,15 @@ struct {
 		__type(value, struct entry);                   \
 	} name SEC(".maps")
 
-TERM_MAP(exact, 1 << 20);
-TERM_MAP(mask0, 1 << 16);
-TERM_MAP(mask1, 1 << 16);
-TERM_MAP(mask2, 1 << 16);
-TERM_MAP(mask3, 1 << 16);
-TERM_MAP(mask4, 1 << 16);
-TERM_MAP(mask5, 1 << 16);
-TERM_MAP(mask6, 1 << 16);
-TERM_MAP(mask7, 1 << 16);
+TERM_MAP(exact, 1 << 16);
+TERM_MAP(mask0, 1 << 12);
+TERM_MAP(mask1, 1 << 12);
+TERM_MAP(mask2, 1 << 12);
+TERM_MAP(mask3, 1 << 12);
+TERM_MAP(mask4, 1 << 12);
+TERM_MAP(mask5, 1 << 12);
+TERM_MAP(mask6, 1 << 12);
+TERM_MAP(mask7, 1 << 12);
 
 /* Per-CPU counters; keep in step with layout.rs. */
 enum counter {
