@@ -85,6 +85,20 @@ fn multiset(frames: &[Vec<u8>]) -> BTreeMap<&[u8], usize> {
     m
 }
 
+/// The kernel filter's state and program ids from `/dataplane/stats.json`.
+fn kernel_filter(airsift: &Airsift) -> (String, Vec<u32>) {
+    let kf = airsift
+        .api
+        .get("/dataplane/stats.json", &common::http::Cred::admin())
+        .json()["kernel_filter"]
+        .clone();
+    let ids = kf["program_ids"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_u64().unwrap() as u32).collect())
+        .unwrap_or_default();
+    (kf["state"].as_str().unwrap_or("").to_string(), ids)
+}
+
 /// Runs one capture scenario and checks everything the module doc lists.
 fn scenario(tag: &str, ns: &Netns, inject: &[&str], run: &[&str], ordered: bool, veth: bool) {
     scenario_with(tag, ns, inject, run, ordered, veth, false);
@@ -129,25 +143,9 @@ fn scenario_with(
     args.extend(["--log-dir", logstr, "--filter", fstr]);
     args.extend(["--kernel-filter", if kernel { "on" } else { "off" }]);
     let airsift = Airsift::start(ns, &dir.join("state"), &args);
-    let kf = airsift
-        .api
-        .get("/dataplane/stats.json", &common::http::Cred::admin())
-        .json()["kernel_filter"]
-        .clone();
-    let program_ids: Vec<u32> = if kernel {
-        assert_eq!(kf["state"], "on", "{kf}");
-        let ids: Vec<u32> = kf["program_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert!(!ids.is_empty());
-        ids
-    } else {
-        assert_eq!(kf["state"], "off", "{kf}");
-        Vec::new()
-    };
+    let (state, program_ids) = kernel_filter(&airsift);
+    assert_eq!(state, if kernel { "on" } else { "off" });
+    assert_eq!(program_ids.is_empty(), !kernel);
     let sent = inj.send();
     assert_eq!(
         sent,
@@ -265,14 +263,20 @@ fn afxdp_on_a_veth() {
     if common::skip_unless_root("afxdp_on_a_veth") {
         return;
     }
-    let ns = Netns::with_veth("xdp");
-    scenario(
-        "xdp",
+    afxdp_veth("xdp", false);
+}
+
+/// The AF_XDP scenario on a veth; afterwards no XDP program is left on the interface.
+fn afxdp_veth(tag: &str, kernel: bool) {
+    let ns = Netns::with_veth(tag);
+    scenario_with(
+        tag,
         &ns,
         &["veth", "--iface", "va"],
         &["--source", "afxdp:vb", "--link-type", "radiotap"],
         true,
         true,
+        kernel,
     );
     assert!(
         !ns.link("vb").contains("xdp"),
@@ -327,21 +331,7 @@ fn kernel_filter_afxdp_on_a_veth() {
     if common::skip_unless_root("kernel_filter_afxdp_on_a_veth") {
         return;
     }
-    let ns = Netns::with_veth("kfxdp");
-    scenario_with(
-        "kfxdp",
-        &ns,
-        &["veth", "--iface", "va"],
-        &["--source", "afxdp:vb", "--link-type", "radiotap"],
-        true,
-        true,
-        true,
-    );
-    assert!(
-        !ns.link("vb").contains("xdp"),
-        "an XDP program was left on vb: {}",
-        ns.link("vb")
-    );
+    afxdp_veth("kfxdp", true);
 }
 
 /// SIGKILL leaves nothing behind either: socket filters go with the sockets, the XDP program
@@ -365,19 +355,9 @@ fn kernel_filter_programs_go_with_a_killed_process() {
             "on",
         ],
     );
-    let kf = airsift
-        .api
-        .get("/dataplane/stats.json", &common::http::Cred::admin())
-        .json()["kernel_filter"]
-        .clone();
-    assert_eq!(kf["state"], "on", "{kf}");
-    let ids: Vec<u32> = kf["program_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect();
-    assert!(ids.iter().all(|&id| dataplane::kfilter::program_loaded(id)));
+    let (state, ids) = kernel_filter(&airsift);
+    assert_eq!(state, "on");
+    assert!(!ids.is_empty() && ids.iter().all(|&id| dataplane::kfilter::program_loaded(id)));
     assert!(ns.link("vb").contains("xdp"), "{}", ns.link("vb"));
     airsift.api.kill9();
     common::wait_until(

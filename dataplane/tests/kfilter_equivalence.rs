@@ -65,28 +65,9 @@ impl Rng {
     }
 }
 
-/// Addresses sharing prefixes at several lengths (as in filter_reference.rs).
-const POOL: [u64; 8] = [
-    0xAABB_CC00_0001,
-    0xAABB_CC10_0002,
-    0xAABB_CCF0_0003,
-    0xAABB_DD00_0001,
-    0xAA00_CC00_EE00,
-    0x00BB_CC00_0001,
-    0x0000_0000_0000,
-    0xFFFF_FFFF_FFFF,
-];
-
-const MASKS: [u64; 8] = [
-    0xFFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FF00,
-    0xFFFF_FFF0_0000,
-    0xFFFF_FF00_0000,
-    0xFF00_FF00_FF00,
-    0x00FF_FFFF_0000,
-    0xFFFF_0000_0000,
-    0x0000_0000_0000,
-];
+#[path = "support/pools.rs"]
+mod pools;
+use pools::{MASKS, POOL};
 
 fn addr(rng: &mut Rng) -> u64 {
     match rng.below(4) {

@@ -112,11 +112,14 @@ pub fn dechunk(raw: &[u8]) -> Vec<u8> {
 }
 
 fn connect(addr: &str) -> TcpStream {
+    // Ports are per namespace: the newest server registered at this address whose namespace
+    // still exists (another test's finished server may have had the same port).
     let ns = IN_NS
         .lock()
         .unwrap()
         .iter()
-        .find(|(a, _)| a == addr)
+        .rev()
+        .find(|(a, n)| a == addr && Path::new(&format!("/run/netns/{n}")).exists())
         .map(|(_, n)| n.clone());
     match ns {
         None => TcpStream::connect(addr).expect("connect to the API"),
@@ -465,6 +468,9 @@ impl ApiServer {
 impl Drop for ApiServer {
     fn drop(&mut self) {
         self.kill9();
+        if let Ok(mut v) = IN_NS.lock() {
+            v.retain(|(a, _)| a != &self.addr);
+        }
     }
 }
 
