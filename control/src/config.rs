@@ -46,6 +46,7 @@ pub struct FileConfig {
     pub block_timeout_ms: Option<u64>,
     pub xdp_mode: Option<String>,
     pub xdp_attach: Option<String>,
+    pub xdp_coalesce_us: Option<u64>,
     /// `on` or `off`.
     pub kernel_filter: Option<String>,
     pub pass_malformed: Option<bool>,

@@ -98,6 +98,8 @@ fn restart_needed(now: &Settings, new: &Settings, notes: &mut Vec<Note>) {
         block_timeout_ms,
         xdp_mode,
         xdp_attach,
+        xdp_coalesce_us,
+        kernel_filter,
         pace,
         repeat,
         pass_malformed,

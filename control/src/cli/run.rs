@@ -110,6 +110,11 @@ pub struct RunArgs {
     /// AF_XDP: native, generic, or auto (native when the driver can). [default: auto]
     #[arg(long, value_name = "ATTACH")]
     pub xdp_attach: Option<String>,
+    /// AF_XDP: after a batch that left the ring nearly empty, let frames gather this long
+    /// before the next look (like TPACKET_V3's block timeout); 0 looks again at once.
+    /// [default: 1000]
+    #[arg(long, value_name = "US")]
+    pub xdp_coalesce_us: Option<u64>,
     /// Judge frames in the kernel too (BPF socket filter on TPACKET_V3, XDP program on
     /// AF_XDP), so blocked frames are dropped before they are copied: on or off. Where the
     /// programs cannot load, capture goes on with user-space filtering and says why. Off by
@@ -198,6 +203,7 @@ pub(crate) struct Settings {
     pub(crate) block_timeout_ms: u64,
     pub(crate) xdp_mode: String,
     pub(crate) xdp_attach: String,
+    pub(crate) xdp_coalesce_us: u64,
     pub(crate) kernel_filter: String,
     pub(crate) pass_malformed: bool,
     pub(crate) listen: Option<String>,
@@ -272,6 +278,7 @@ impl Settings {
                 .xdp_attach
                 .or(f.xdp_attach)
                 .unwrap_or_else(|| "auto".into()),
+            xdp_coalesce_us: a.xdp_coalesce_us.or(f.xdp_coalesce_us).unwrap_or(1000),
             kernel_filter: a
                 .kernel_filter
                 .or(f.kernel_filter)
@@ -394,6 +401,7 @@ impl Settings {
             block_timeout_ms: self.block_timeout_ms,
             xdp_mode: self.xdp_mode.clone(),
             xdp_attach: self.xdp_attach.clone(),
+            xdp_coalesce_us: self.xdp_coalesce_us,
             kernel_filter: None,
         }
     }

@@ -34,6 +34,8 @@ pub struct RingDefaults {
     pub block_timeout_ms: u64,
     pub xdp_mode: String,
     pub xdp_attach: String,
+    /// AF_XDP: how long frames gather after a batch that nearly drained the ring.
+    pub xdp_coalesce_us: u64,
     /// The kernel filter, attached to every TPACKET_V3 socket and AF_XDP interface opened
     /// (`--kernel-filter on`, when it loaded).
     pub kernel_filter: Option<Arc<KernelMirror>>,
@@ -53,6 +55,7 @@ impl Default for RingDefaults {
             block_timeout_ms: 2,
             xdp_mode: "auto".into(),
             xdp_attach: "auto".into(),
+            xdp_coalesce_us: 1000,
             kernel_filter: None,
         }
     }
@@ -251,6 +254,7 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
                 cfg.linktype = linktype;
                 cfg.mode = mode;
                 cfg.attach = attach;
+                cfg.coalesce = Duration::from_micros(d.xdp_coalesce_us);
                 cfg.kernel_filter = d.kernel_filter.as_ref().map(|k| Arc::clone(k.programs()));
                 let s = AfXdpSource::open(&cfg).map_err(|e| {
                     classify(
