@@ -163,6 +163,8 @@ static __always_inline void count(__u32 which)
 #define RT_MAX_WORDS 4
 #define RT_KNOWN_FIELDS 28
 #define RT_FLAGS_FCS_AT_END 0x10
+/* Bytes read from the front of every frame in one load (a power of two). */
+#define FRONT 64
 
 /* Sizes (4 bits each; fields 0-15, then 16-27) and log2 of the alignments (2 bits each) of
  * radiotap namespace fields 0-27 (radiotap.rs FIELDS). Looked up by shifting, without a
@@ -222,6 +224,23 @@ struct {
 	__type(value, struct rt_layout);
 } rt_layouts SEC(".maps");
 
+/* The last chain this CPU saw and its layout: a driver repeats its chain on every frame, so
+ * most frames are answered by comparing five words, before any hash lookup. `seq` is odd
+ * while the entry is written; a program that a nested one interrupted sees it moved and
+ * falls back to the cache. */
+struct rt_memo {
+	__u32 seq;
+	struct rt_key key;
+	struct rt_layout lay;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rt_memo);
+} rt_memo SEC(".maps");
+
 /* The field walk of radiotap.rs over a presence chain: -1 for a vendor namespace (and the
  * invalid both-bits case), which this program passes up. */
 static __always_inline int rt_walk(const struct config *c, const struct rt_key *k,
@@ -274,16 +293,11 @@ walked:
 
 /* Where the 802.11 frame starts and how long it is (FCS excluded); -1 when the radiotap
  * header is not one this program can read exactly as user space does. */
-static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32 *start,
-                                    __u32 *dot11_len)
+static __always_inline int radiotap(struct pkt *p, const struct config *c, const __u8 *head,
+                                    __u32 *start, __u32 *dot11_len)
 {
-	/* The fixed part and up to RT_MAX_WORDS presence words, in one load. */
-	__u8 head[4 + 4 * RT_MAX_WORDS] = {};
+	/* head: the frame's first FRONT bytes (zeros past its end). */
 	if (p->len < 8)
-		return -1;
-	__u32 n = p->len < sizeof(head) ? p->len : sizeof(head);
-	barrier_var(n);
-	if (n > sizeof(head) || load(p, 0, head, n))
 		return -1;
 	if (head[0] != 0)
 		return -1;
@@ -305,21 +319,48 @@ static __always_inline int radiotap(struct pkt *p, const struct config *c, __u32
 			return -1;
 	}
 
-	struct rt_layout *lay = bpf_map_lookup_elem(&rt_layouts, &key);
-	struct rt_layout walked;
-	if (!lay) {
-		/* A chain this program passes up is remembered as one no header can hold. */
-		if (rt_walk(c, &key, &walked))
-			walked = (struct rt_layout){.end = 0xffffffff};
-		bpf_map_update_elem(&rt_layouts, &key, &walked, BPF_ANY);
-		lay = &walked;
+	__u32 zero = 0;
+	struct rt_memo *m = bpf_map_lookup_elem(&rt_memo, &zero);
+	struct rt_layout got;
+	int known = 0;
+	if (m) {
+		__u32 s1 = READ_ONCE(m->seq);
+		barrier();
+		struct rt_key mk = m->key;
+		got = m->lay;
+		barrier();
+		known = !(s1 & 1) && READ_ONCE(m->seq) == s1 && mk.nwords == key.nwords &&
+		        mk.words[0] == key.words[0] && mk.words[1] == key.words[1] &&
+		        mk.words[2] == key.words[2] && mk.words[3] == key.words[3];
 	}
-	if (lay->end > rlen)
+	if (!known) {
+		struct rt_layout *cached = bpf_map_lookup_elem(&rt_layouts, &key);
+		if (cached) {
+			got = *cached;
+		} else {
+			/* A chain this program passes up is remembered as one no header can hold. */
+			if (rt_walk(c, &key, &got))
+				got = (struct rt_layout){.end = 0xffffffff};
+			bpf_map_update_elem(&rt_layouts, &key, &got, BPF_ANY);
+		}
+		if (m) {
+			m->seq += 1;
+			barrier();
+			m->key = key;
+			m->lay = got;
+			barrier();
+			m->seq += 1;
+		}
+	}
+	if (got.end > rlen)
 		return -1; /* a field runs past the header: malformed */
 	__u32 len = p->len - rlen;
-	if (lay->have_flags) {
+	if (got.have_flags) {
 		__u8 flags;
-		if (load(p, lay->flags_at, &flags, 1))
+		__u32 at = got.flags_at;
+		if (at < FRONT)
+			flags = head[at & (FRONT - 1)];
+		else if (load(p, at, &flags, 1))
 			return -1;
 		if (flags & RT_FLAGS_FCS_AT_END) {
 			if (len < 4)
@@ -512,16 +553,25 @@ static __always_inline __u32 read_seq(struct config *c)
 
 /* The whole judgement of one frame whose 802.11 header starts at `start` and is `len` bytes
  * long (FCS excluded). */
-static __always_inline int judge_dot11(struct pkt *p, struct config *c, __u32 start, __u32 len)
+static __always_inline int judge_dot11(struct pkt *p, struct config *c, const __u8 *front,
+                                       __u32 start, __u32 len)
 {
-	/* The header, as much of it as there is up to the fourth address, in one load. */
-	__u8 hdr[32] = {};
+	/* The header up to the fourth address: from the front bytes when it lies in them,
+	 * else in one load of its own. */
+	__u8 own[32] = {};
+	const __u8 *hdr = own;
 	if (len < 2)
 		return V_UP;
-	__u32 n = len < 30 ? len : 30;
-	barrier_var(n);
-	if (n < 2 || n > 30 || load(p, start & 0xffff, hdr, n))
-		return V_UP;
+	__u32 off = start;
+	barrier_var(off);
+	if (off <= FRONT - 30) {
+		hdr = front + off;
+	} else {
+		__u32 n = len < 30 ? len : 30;
+		barrier_var(n);
+		if (n < 2 || n > 30 || load(p, start & 0xffff, own, n))
+			return V_UP;
+	}
 	if (hdr[0] & 3)
 		return V_UP; /* protocol version: user space counts it malformed */
 	int lay = layout_for(hdr[0], hdr[1]);
@@ -562,10 +612,17 @@ static __always_inline int judge(struct pkt *p, int radiotap_framing)
 	struct config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return V_UP;
-	__u32 start = 0, len = p->len;
-	if (radiotap_framing && radiotap(p, c, &start, &len))
+	/* The capture header, the presence chain, Flags and (usually) the 802.11 header, in one
+	 * load; zeros past the frame's end. */
+	__u8 front[FRONT] = {};
+	__u32 n = p->len < FRONT ? p->len : FRONT;
+	barrier_var(n);
+	if (n < 2 || n > FRONT || load(p, 0, front, n))
 		return V_UP;
-	return judge_dot11(p, c, start, len);
+	__u32 start = 0, len = p->len;
+	if (radiotap_framing && radiotap(p, c, front, &start, &len))
+		return V_UP;
+	return judge_dot11(p, c, front, start, len);
 }
 
 /* Counts the frame and its outcome; true when it is to be dropped. */
