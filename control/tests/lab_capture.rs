@@ -99,15 +99,11 @@ fn kernel_filter(airsift: &Airsift) -> (String, Vec<u32>) {
     (kf["state"].as_str().unwrap_or("").to_string(), ids)
 }
 
-/// Runs one capture scenario and checks everything the module doc lists.
-fn scenario(tag: &str, ns: &Netns, inject: &[&str], run: &[&str], ordered: bool, veth: bool) {
-    scenario_with(tag, ns, inject, run, ordered, veth, false);
-}
-
-/// [`scenario`], with the kernel filter on when `kernel`: then every blocked frame is dropped
-/// in the kernel (counted in `kernel_blocked`, never in `frames`), the workers see only the
-/// passed ones, the log is the same, and the programs are gone once airsift has exited.
-fn scenario_with(
+/// Runs one capture scenario and checks everything the module doc lists. With the kernel
+/// filter on (`kernel`), every blocked frame is dropped in the kernel (counted in
+/// `kernel_blocked`, never in `frames`), the workers see only the passed ones, the log is the
+/// same, and the programs are gone once airsift has exited.
+fn scenario(
     tag: &str,
     ns: &Netns,
     inject: &[&str],
@@ -214,6 +210,7 @@ fn tpacket_on_a_veth_one_worker() {
         &["--source", "tpacket:vb", "--link-type", "radiotap"],
         true,
         true,
+        false,
     );
 }
 
@@ -222,9 +219,14 @@ fn tpacket_on_a_veth_two_workers_fanout() {
     if common::skip_unless_root("tpacket_on_a_veth_two_workers_fanout") {
         return;
     }
-    let ns = Netns::with_veth("tp2");
+    veth_two_workers("tp2", false);
+}
+
+/// TPACKET_V3 with two workers in a fanout group on a veth.
+fn veth_two_workers(tag: &str, kernel: bool) {
+    let ns = Netns::with_veth(tag);
     scenario(
-        "tp2",
+        tag,
         &ns,
         &["veth", "--iface", "va"],
         &[
@@ -237,6 +239,7 @@ fn tpacket_on_a_veth_two_workers_fanout() {
         ],
         false,
         true,
+        kernel,
     );
 }
 
@@ -245,16 +248,21 @@ fn tpacket_on_a_radiotap_tun_device() {
     if common::skip_unless_root("tpacket_on_a_radiotap_tun_device") {
         return;
     }
-    let ns = Netns::with_veth("tun");
-    // The injector creates rt0 and prints ready; airsift reads its link type (ARPHRD 803),
-    // so `auto` finding radiotap is part of the check.
+    tun_device("tun", false);
+}
+
+/// TPACKET_V3 on a radiotap TUN device. The injector creates rt0 and prints ready; airsift
+/// reads its link type (ARPHRD 803), so `auto` finding radiotap is part of the check.
+fn tun_device(tag: &str, kernel: bool) {
+    let ns = Netns::with_veth(tag);
     scenario(
-        "tun",
+        tag,
         &ns,
         &["tun", "--name", "rt0"],
         &["--source", "tpacket:rt0"],
         true,
         false,
+        kernel,
     );
 }
 
@@ -269,7 +277,7 @@ fn afxdp_on_a_veth() {
 /// The AF_XDP scenario on a veth; afterwards no XDP program is left on the interface.
 fn afxdp_veth(tag: &str, kernel: bool) {
     let ns = Netns::with_veth(tag);
-    scenario_with(
+    scenario(
         tag,
         &ns,
         &["veth", "--iface", "va"],
@@ -290,23 +298,7 @@ fn kernel_filter_tpacket_on_a_veth_two_workers_fanout() {
     if common::skip_unless_root("kernel_filter_tpacket_on_a_veth_two_workers_fanout") {
         return;
     }
-    let ns = Netns::with_veth("kf2");
-    scenario_with(
-        "kf2",
-        &ns,
-        &["veth", "--iface", "va"],
-        &[
-            "--source",
-            "tpacket:vb",
-            "--link-type",
-            "radiotap",
-            "--workers",
-            "2",
-        ],
-        false,
-        true,
-        true,
-    );
+    veth_two_workers("kf2", true);
 }
 
 #[test]
@@ -314,16 +306,7 @@ fn kernel_filter_tpacket_on_a_radiotap_tun_device() {
     if common::skip_unless_root("kernel_filter_tpacket_on_a_radiotap_tun_device") {
         return;
     }
-    let ns = Netns::with_veth("kftun");
-    scenario_with(
-        "kftun",
-        &ns,
-        &["tun", "--name", "rt0"],
-        &["--source", "tpacket:rt0"],
-        true,
-        false,
-        true,
-    );
+    tun_device("kftun", true);
 }
 
 #[test]

@@ -8,8 +8,9 @@
 // - airsift_sock (SO_ATTACH_BPF on a TPACKET_V3 socket): returns 0 for a blocked frame, so it
 //   never enters the ring, and the frame's length otherwise;
 // - airsift_xsk (XDP, the program of AF_XDP sources): drops a blocked frame and redirects the
-//   rest to the queue's socket in xsks_map, or passes to the stack what the selector does not
-//   take.
+//   rest to the queue's socket in xsks_map (or passes it to the stack when no socket serves
+//   the queue).
+// The _wl variants read plain 802.11 frames; the others radiotap.
 //
 // User space stays authoritative: this program only ever drops a frame that user space would
 // block. Whatever it cannot judge exactly it passes up, where it is judged again (and counted
@@ -267,8 +268,6 @@ static __always_inline int rt_walk(const struct config *c, const struct rt_key *
 			__u32 align = rt_align(index);
 			__u32 start_f = (offset + align - 1) & ~(align - 1);
 			offset = (start_f + rt_size(index)) & c->ones;
-			if (offset > 0xffff)
-				return -1;
 			if (index == 1 && !have_flags) {
 				have_flags = 1;
 				flags_at = start_f & c->ones;
@@ -392,11 +391,18 @@ static __always_inline __u64 mac_at(const __u8 *hdr, __u32 field)
 	}
 }
 
-#define LAYOUT(s, d, n, o) (((s) << 12) | ((d) << 8) | ((n) << 4) | (o))
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+/* Bytes a frame must hold for address field f (and every lower one): A4 follows sequence
+ * control. */
+#define NEED(f) ((f) == 0 ? 2 : (f) == 4 ? 30 : 4 + 6 * (f))
+/* Source, destination, network and other as address field numbers (0 for none), and in bits
+ * 16 and up the bytes the frame must hold for all of them (ieee80211.rs layout()). */
+#define LAYOUT(s, d, n, o) \
+	((NEED(MAX2(MAX2(s, d), MAX2(n, o))) << 16) | ((s) << 12) | ((d) << 8) | ((n) << 4) | (o))
 
-/* API.md's role table (ieee80211.rs Header::layout_for): source, destination, network and
- * other as address field numbers, 0 for none; -1 for the reserved control subtypes, whose
- * layout depends on a length this program may see differently (snapshot lengths). */
+/* API.md's role table (ieee80211.rs Header::layout_for) as LAYOUT values; -1 for the reserved
+ * control subtypes, whose layout depends on a length this program may see differently
+ * (snapshot lengths). */
 static __always_inline int layout_for(__u8 fc0, __u8 fc1)
 {
 	__u8 subtype = fc0 >> 4;
@@ -425,15 +431,6 @@ static __always_inline int layout_for(__u8 fc0, __u8 fc1)
 			return LAYOUT(1, 0, 1, 0);
 		return LAYOUT(0, 0, 0, 0);
 	}
-}
-
-static __always_inline __u32 need_for(__u32 field)
-{
-	if (field == 0)
-		return 2;
-	if (field == 4)
-		return 30;
-	return 4 + 6 * field;
 }
 
 /* One group's probe inside airsift_probe: a hit in the role's own block answers; the first hit
@@ -473,8 +470,6 @@ __attribute__((noinline)) int airsift_probe(__u64 addr, __u32 own, __u32 want)
 	if (!c)
 		return 0;
 	__u8 nmask = c->nmask;
-	if (nmask > MASK_SLOTS)
-		return 0;
 	int any = 0;
 	own &= 0xff;
 	want &= 0xff;
@@ -513,8 +508,6 @@ static __always_inline int role_probe(const struct config *c, __u64 a, __u32 own
 /* FilterTable::decide: role blocks in order, then `any`, then the default. */
 static __always_inline int decide(const struct config *c, __u64 s, __u64 d, __u64 n, __u64 o)
 {
-	if (c->nmask > MASK_SLOTS)
-		return V_UP;
 	if (!c->blocks)
 		return c->default_block ? V_BLOCK : V_PASS;
 	int any = 0;
@@ -536,7 +529,7 @@ static __always_inline int decide(const struct config *c, __u64 s, __u64 d, __u6
 	return c->default_block ? V_BLOCK : V_PASS;
 }
 
-/* The address of field `field` (0: none) as airsift_decide takes it. */
+/* The address of field `field` (0: none) as role_probe takes it. */
 static __always_inline __u64 role(const __u8 *hdr, __u32 field)
 {
 	return field ? (HAVE_ADDR | mac_at(hdr, field)) : 0;
@@ -577,17 +570,7 @@ static __always_inline int judge_dot11(struct pkt *p, struct config *c, const __
 	int lay = layout_for(hdr[0], hdr[1]);
 	if (lay < 0)
 		return V_UP;
-	__u32 max = (lay >> 12) & 0xf;
-	__u32 f = (lay >> 8) & 0xf;
-	if (f > max)
-		max = f;
-	f = (lay >> 4) & 0xf;
-	if (f > max)
-		max = f;
-	f = lay & 0xf;
-	if (f > max)
-		max = f;
-	if (len < need_for(max))
+	if (len < (__u32)(lay >> 16))
 		return V_UP;
 
 	__u32 s1 = read_seq(c);
@@ -604,8 +587,8 @@ static __always_inline int judge_dot11(struct pkt *p, struct config *c, const __
 	return v;
 }
 
-/* Radiotap (1) or plain 802.11 (0) framing, chosen per attachment by user space through the
- * socket's link type: see link_of(). */
+/* Radiotap (1) or plain 802.11 (0) framing: user space picks the entry point by the source's
+ * link type (KernelPrograms::socket_program, xdp_program). */
 static __always_inline int judge(struct pkt *p, int radiotap_framing)
 {
 	__u32 zero = 0;

@@ -143,14 +143,7 @@ pub fn stats(
     );
     // Frames the kernel filter dropped before any ring: not in `frames`, which counts what
     // the workers saw.
-    t.insert(
-        "kernel_blocked".into(),
-        dp.sources
-            .kernel_filter()
-            .and_then(|k| k.programs().counters().ok())
-            .map_or(0, |c| c.dropped)
-            .into(),
-    );
+    t.insert("kernel_blocked".into(), dp.sources.kernel_blocked().into());
     t.insert(
         "stream_subscribers".into(),
         plane.hub().subscribers().into(),

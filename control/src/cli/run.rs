@@ -634,11 +634,14 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         }
     }
     let sink = sources.plane().shutdown();
-    let kernel_blocked = sources
-        .kernel_filter()
-        .and_then(|k| k.programs().counters().ok())
-        .map_or(0, |c| c.dropped);
-    print_totals(&totals, kernel_blocked, &sink, &errors, seconds, st.json)?;
+    print_totals(
+        &totals,
+        sources.kernel_blocked(),
+        &sink,
+        &errors,
+        seconds,
+        st.json,
+    )?;
     if !errors.is_empty() {
         eprintln!("airsift: capture ended with errors: {}", errors.join("; "));
         return Ok(std::process::ExitCode::from(1));

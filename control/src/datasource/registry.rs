@@ -254,6 +254,13 @@ impl SourceRegistry {
         self.defaults.kernel_filter.as_ref()
     }
 
+    /// Frames the kernel filter dropped (0 when it is off): never in the workers' `frames`.
+    pub fn kernel_blocked(&self) -> u64 {
+        self.kernel_filter()
+            .and_then(|k| k.programs().counters().ok())
+            .map_or(0, |c| c.dropped)
+    }
+
     pub fn new(
         plane: Dataplane,
         store: Option<Arc<Store>>,

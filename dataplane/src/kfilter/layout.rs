@@ -35,6 +35,26 @@ pub struct Config {
     pub mask_blocks: [u8; MASK_SLOTS],
 }
 
+impl Config {
+    /// A config with which the program judges nothing (passes every frame up): before the
+    /// first table, while a table does not fit, after a failed write.
+    pub fn unusable() -> Config {
+        Config {
+            weak_order: WEAK_ORDER,
+            ones: u32::MAX,
+            ..Config::default()
+        }
+    }
+}
+
+/// Whether this CPU may reorder loads, so that the program must read the sequence lock with a
+/// full barrier (everything but x86).
+const WEAK_ORDER: u8 = if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+    0
+} else {
+    1
+};
+
 /// The program's per-CPU counters, in map index order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counter {
@@ -94,20 +114,22 @@ impl<'a> Placement<'a> {
         }
     }
 
-    /// The shape of the table in the config value (`seq` and `weak_order` left 0), for a
-    /// table that fits.
+    /// The config for `table` (`seq` left 0): its shape when it fits, else
+    /// [`Config::unusable`].
     pub fn config(&self, table: &FilterTable) -> Config {
+        if !self.fits() {
+            return Config::unusable();
+        }
         let mut c = Config {
             usable: 1,
             default_block: u8::from(table.default_action() == Action::Block),
             blocks: table.blocks(),
             exact_blocks: self.exact.map_or(0, |g| g.blocks()),
-            nmask: self.masked.len().min(MASK_SLOTS) as u8,
-            ones: u32::MAX,
+            nmask: self.masked.len() as u8,
             generation: table.generation(),
-            ..Config::default()
+            ..Config::unusable()
         };
-        for (i, g) in self.masked.iter().take(MASK_SLOTS).enumerate() {
+        for (i, g) in self.masked.iter().enumerate() {
             c.mask[i] = g.mask();
             c.mask_blocks[i] = g.blocks();
         }

@@ -2,9 +2,9 @@
 //! each frame exactly as [`FilterTable::decide`] does, over BPF maps that mirror the compiled
 //! table, so that blocked frames are dropped before they are copied into a ring.
 //!
-//! - On TPACKET_V3 sockets, a socket filter ([`KernelFilter::attach_socket`]): a blocked frame
+//! - On TPACKET_V3 sockets, a socket filter ([`KernelPrograms::attach_socket`]): a blocked frame
 //!   never enters the ring.
-//! - On AF_XDP sources, the XDP program ([`KernelFilter::xdp_program`]): a blocked frame is
+//! - On AF_XDP sources, the XDP program ([`KernelPrograms::xdp_program`]): a blocked frame is
 //!   dropped, the rest redirected to the queue's socket.
 //!
 //! User space stays authoritative and judges every frame it receives again. The program only
@@ -30,14 +30,15 @@ use crate::filter::{FilterTable, TableMirror};
 pub use layout::{Config, Counter, MASK_SLOTS};
 use layout::{Placement, TermMap, COUNTERS};
 
-/// The term maps in [`TermMap`] order, then the others.
+/// The term maps in [`TermMap`] order.
 const TERM_MAPS: [&str; 1 + MASK_SLOTS] = [
     "exact", "mask0", "mask1", "mask2", "mask3", "mask4", "mask5", "mask6", "mask7",
 ];
-const SHARED_MAPS: [&str; 3 + MASK_SLOTS] = [
-    "config", "counters", "exact", "mask0", "mask1", "mask2", "mask3", "mask4", "mask5", "mask6",
-    "mask7",
-];
+
+/// The maps every copy of the programs shares: the term maps, the config and the counters.
+fn shared_maps() -> impl Iterator<Item = &'static str> {
+    TERM_MAPS.into_iter().chain(["config", "counters"])
+}
 const SOCKET_RADIOTAP: &str = "airsift_sock";
 const SOCKET_80211: &str = "airsift_sock_wl";
 const XDP_RADIOTAP: &str = "airsift_xsk";
@@ -107,15 +108,12 @@ impl KernelFilter {
     /// Loads the programs and creates the maps, which hold no table yet: until the first
     /// [`KernelFilter::sync`] the programs pass every frame up.
     pub fn load() -> io::Result<KernelFilter> {
-        let loaded = sys::load(sys::Object::Socket, &SHARED_MAPS, &SOCKET_PROGRAMS, &[])?;
+        let maps: Vec<&str> = shared_maps().collect();
+        let loaded = sys::load(sys::Object::Socket, &maps, &SOCKET_PROGRAMS, &[])?;
         let mut config = sys::ConfigPage::map(loaded.map("config")?)?;
         let cpus = sys::possible_cpus()?;
         let odd = config.begin();
-        config.write(&Config {
-            weak_order: u8::from(!cfg!(any(target_arch = "x86_64", target_arch = "x86"))),
-            ones: u32::MAX,
-            ..Config::default()
-        });
+        config.write(&Config::unusable());
         config.end(odd);
         Ok(KernelFilter {
             programs: Arc::new(KernelPrograms { loaded, cpus }),
@@ -146,36 +144,19 @@ impl KernelFilter {
     /// switches the programs to passing everything up.
     pub fn sync(&mut self, table: &Arc<FilterTable>) -> io::Result<SyncReport> {
         let new = Placement::of(table);
-        let mut shape = if new.fits() {
-            new.config(table)
-        } else {
-            Config::default()
-        };
-        shape.weak_order = self.config.read().weak_order;
-        shape.ones = u32::MAX;
         let odd = self.config.begin();
+        // Whatever happens, the config written says what the maps can be trusted with.
         let result = self.write_terms(&new);
-        // Whatever happened, the config written says what the maps can be trusted with.
-        let report = match result {
-            Ok(writes) if new.fits() => {
+        match &result {
+            Ok(_) if new.fits() => {
                 self.mirrored = Arc::clone(table);
                 self.reason = None;
-                self.config.write(&shape);
-                SyncReport {
-                    writes,
-                    usable: true,
-                }
             }
-            Ok(writes) => {
+            Ok(_) => {
                 self.reason = Some(format!(
                     "the filter has {} masks; the kernel program has maps for {MASK_SLOTS}",
                     new.masked.len()
                 ));
-                self.config.write(&shape);
-                SyncReport {
-                    writes,
-                    usable: false,
-                }
             }
             Err(e) => {
                 // Half-written maps: unusable until a sync succeeds, which rewrites them
@@ -183,17 +164,18 @@ impl KernelFilter {
                 self.mirrored = Arc::new(FilterTable::pass_all());
                 self.clear_terms();
                 self.reason = Some(format!("writing the kernel maps failed: {e}"));
-                self.config.write(&Config {
-                    weak_order: shape.weak_order,
-                    ones: u32::MAX,
-                    ..Config::default()
-                });
-                self.config.end(odd);
-                return Err(e);
             }
+        }
+        let shape = match result {
+            Ok(_) => new.config(table),
+            Err(_) => Config::unusable(),
         };
+        self.config.write(&shape);
         self.config.end(odd);
-        Ok(report)
+        result.map(|writes| SyncReport {
+            writes,
+            usable: shape.usable != 0,
+        })
     }
 
     fn write_terms(&self, new: &Placement<'_>) -> io::Result<usize> {
@@ -290,9 +272,8 @@ impl KernelPrograms {
             DLT_IEEE802_11 => XDP_80211,
             _ => return Err(unsupported(linktype)),
         };
-        let reuse: Vec<(&str, BorrowedFd<'_>)> = SHARED_MAPS
-            .iter()
-            .map(|m| Ok((*m, self.loaded.map(m)?)))
+        let reuse: Vec<(&str, BorrowedFd<'_>)> = shared_maps()
+            .map(|m| Ok((m, self.loaded.map(m)?)))
             .collect::<io::Result<_>>()?;
         let mut loaded = sys::load(sys::Object::Xdp, &["xsks_map"], &[name], &reuse)?;
         let (_, program) = loaded.programs.pop().expect("one program asked for");
@@ -304,24 +285,24 @@ impl KernelPrograms {
     /// true when it drops the frame. The kernel runs socket-filter tests on an Ethernet
     /// frame whose 14-byte header it pulls first, so the frame goes in behind 14 bytes.
     pub fn test_socket(&self, linktype: u32, frame: &[u8]) -> io::Result<bool> {
-        let prog = self
-            .socket_program(linktype)
-            .ok_or_else(|| unsupported(linktype))?;
-        let mut data = vec![0u8; 14];
-        data.extend_from_slice(frame);
-        let kept = sys::test_run(prog, &data)?;
-        Ok(kept == 0)
+        Ok(self.run_socket(linktype, frame, 1)?.0 == 0)
     }
 
     /// The socket filter's mean run time on `frame` over `repeat` runs in the kernel, in ns
     /// (`BPF_PROG_TEST_RUN`), for benchmarks.
     pub fn time_socket(&self, linktype: u32, frame: &[u8], repeat: i32) -> io::Result<u32> {
+        Ok(self.run_socket(linktype, frame, repeat)?.1)
+    }
+
+    /// The socket filter run `repeat` times on `frame` behind the 14 bytes the kernel pulls:
+    /// its return value and mean run time.
+    fn run_socket(&self, linktype: u32, frame: &[u8], repeat: i32) -> io::Result<(u32, u32)> {
         let prog = self
             .socket_program(linktype)
             .ok_or_else(|| unsupported(linktype))?;
         let mut data = vec![0u8; 14];
         data.extend_from_slice(frame);
-        Ok(sys::test_run_repeat(prog, &data, repeat)?.1)
+        sys::test_run_repeat(prog, &data, repeat)
     }
 
     /// Runs the XDP program for `linktype` on `frame` in the kernel: true when it drops it
