@@ -68,6 +68,20 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// [`wait_for`] on one host, whose fleet status and last log lines a timeout reports.
+fn wait_for_host(h: &ApiServer, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {:#} {:#?}",
+            status(h)["airsift.fleet"],
+            h.stderr_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn generation(s: &ApiServer) -> u64 {
     s.get(FILTER, &Cred::admin()).json()["airsift.packetfilter.generation"]
         .as_u64()
@@ -251,7 +265,7 @@ fn one_filter_everywhere_events_outlive_outages() {
     cluster.kill(0);
     let g = block_when_connected(&hosts[1], "02:00:00:00:00:02");
     for h in &hosts {
-        wait_for("every host at the change made with a node down", || {
+        wait_for_host(h, "every host at the change made with a node down", || {
             generation(h) == g
         });
     }

@@ -375,6 +375,12 @@ impl ApiServer {
             .collect()
     }
 
+    /// Its last `n` lines on standard error, for failure messages.
+    pub fn stderr_tail(&self, n: usize) -> Vec<String> {
+        let lines = self.stderr.lock().unwrap();
+        lines[lines.len().saturating_sub(n)..].to_vec()
+    }
+
     /// How many lines it has written on standard error so far.
     pub fn stderr_lines(&self) -> usize {
         self.stderr.lock().unwrap().len()
