@@ -4,16 +4,19 @@
 
  1. Scan-report ingest with and without --nats, in the same run: a lone `airsift run` (no
     capture source) takes reports from `airsift-scanload` (16 connections, batches of 100,
-    100k BSSIDs) for SECONDS, once without --nats and once with it (one nats-server with
-    JetStream). With --nats, the outbox is then waited for until empty, and the stream is read
-    back with `airsift fleet tail`: every acknowledged request must be in it exactly once.
+    100k BSSIDs) for SECONDS: without --nats; with --nats to a port nothing listens on; with
+    --nats to one nats-server (JetStream), scan events compact and then JSON. With a server,
+    the outbox is then waited for until empty, and the stream is read back with `airsift
+    fleet tail`: every acknowledged request must be in it exactly once.
  2. Filter change propagation: a 3-node JetStream cluster and three hosts; CHANGES one-term
     changes posted one after another on host A. For each, the time from sending the POST to
     the moment the last of B and C applied that generation (their log line "filter "capture"
     is at generation N", which they write right after installing it; same clock) and to A's
     reply. Prints p50/p99/max.
 
-usage: scripts/bench-fleet.py [SECONDS] [CHANGES]     (defaults: 20 1000)
+usage: scripts/bench-fleet.py [SECONDS] [CHANGES] [ROUNDS]     (defaults: 20 1000 3)
+
+Part 1 runs ROUNDS times, its four runs alternating; CHANGES 0 skips part 2.
 """
 import http.client, base64, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 from datetime import datetime
@@ -21,11 +24,13 @@ from datetime import datetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 20
 CHANGES = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 PW = "bench-fleet"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"admin:{PW}".encode()).decode()}
 work = tempfile.mkdtemp(prefix="airsift-bench-fleet.")
 procs = []
 pids = {}
+checks = []
 
 
 def free_port():
@@ -39,6 +44,19 @@ def spawn(args, log, env=None):
                          env=dict(os.environ, **(env or {})))
     procs.append(p)
     return p
+
+
+def stop(tag):
+    """Stops the process started as `tag` (SIGTERM, then waits), removes its state directory
+    and waits for the writeback of everything written: the next run's fsyncs must not queue
+    behind this run's dirty pages."""
+    for p in procs:
+        if p.pid == pids[tag] and p.poll() is None:
+            p.terminate()
+            p.wait(60)
+    shutil.rmtree(f"{work}/{tag}", ignore_errors=True)
+    os.sync()
+    time.sleep(1)
 
 
 def cpu_s(pid):
@@ -129,32 +147,54 @@ def main():
     print()
     # 1. Ingest without --nats; with --nats to a port nothing listens on (the outbox grows,
     # nothing is published: the cost on the request path alone); with --nats to a server.
-    runs = []
-    plain, _ = airsift("plain", [])
-    c0 = cpu_s(pids["plain"])
-    r0 = scanload(plain)
-    runs.append(("without --nats", r0, cpu_s(pids["plain"]) - c0, None))
-    dead, _ = airsift("dead", ["--nats", f"nats://127.0.0.1:{free_port()}", "--host-id", "dead"])
-    c0 = cpu_s(pids["dead"])
-    rd = scanload(dead)
-    runs.append(("with --nats, no server up (outbox only)", rd, cpu_s(pids["dead"]) - c0, None))
+    # ROUNDS rounds, the three runs alternating, each on a fresh airsift: this VM's rate
+    # moves by a quarter between runs minutes apart, so the ratios are taken within a round.
     urls1 = nats_cluster(1, "one")
-    fleet, _ = airsift("fleet", ["--nats", urls1, "--host-id", "ingest"])
-    wait("the fleet host connected", lambda: status(fleet)["fleet"] == "connected")
-    c0, n0 = cpu_s(pids["fleet"]), cpu_s(pids["one-nats0"])
-    r1 = scanload(fleet)
-    t = time.time()
-    wait("the outbox drained",
-         lambda: status(fleet)["airsift.fleet"]["airsift.fleet.outbox_pending"] == 0, 600)
-    drain = time.time() - t
-    runs.append(("with --nats, one nats-server on this machine", r1, cpu_s(pids["fleet"]) - c0,
-                 cpu_s(pids["one-nats0"]) - n0))
-    tail = subprocess.run([f"{ROOT}/target/release/airsift", "fleet", "tail", "--nats", urls1,
-                           "--subject", "airsift.scan.>", "--all", "--idle-exit", "3"],
-                          capture_output=True, text=True, check=True).stdout.splitlines()
-    events = [json.loads(l) for l in tail]
-    ids = {e["id"] for e in events}
-    reports = sum(len(e["data"]["reports"]) for e in events)
+    runs, ratios, dead_ratios = [], {"compact": [], "json": []}, []
+    for rnd in range(ROUNDS):
+        plain, _ = airsift(f"plain{rnd}", [])
+        c0 = cpu_s(pids[f"plain{rnd}"])
+        r0 = scanload(plain)
+        runs.append((f"{rnd + 1}: without --nats", r0, cpu_s(pids[f"plain{rnd}"]) - c0, None))
+        stop(f"plain{rnd}")
+        dead, _ = airsift(f"dead{rnd}", ["--nats", f"nats://127.0.0.1:{free_port()}",
+                                          "--host-id", f"dead{rnd}"])
+        c0 = cpu_s(pids[f"dead{rnd}"])
+        rd = scanload(dead)
+        runs.append((f"{rnd + 1}: with --nats, no server up (outbox only)", rd,
+                     cpu_s(pids[f"dead{rnd}"]) - c0, None))
+        stop(f"dead{rnd}")
+        for fmt in ("compact", "json"):
+            host = f"{fmt}{rnd}"
+            fleet, _ = airsift(host, ["--nats", urls1, "--host-id", host,
+                                      "--fleet-scan-format", fmt])
+            wait("the fleet host connected", lambda: status(fleet)["fleet"] == "connected")
+            c0, n0 = cpu_s(pids[host]), cpu_s(pids["one-nats0"])
+            r1 = scanload(fleet)
+            t = time.time()
+            wait("the outbox drained",
+                 lambda: status(fleet)["airsift.fleet"]["airsift.fleet.outbox_pending"] == 0,
+                 600)
+            drain = time.time() - t
+            runs.append((f"{rnd + 1}: with --nats (scan events {fmt}), one nats-server on this "
+                         "machine", r1, cpu_s(pids[host]) - c0, cpu_s(pids["one-nats0"]) - n0))
+            stop(host)
+            tail = subprocess.run([f"{ROOT}/target/release/airsift", "fleet", "tail", "--nats",
+                                   urls1, "--subject", "airsift.scan.>", "--all",
+                                   "--idle-exit", "3"],
+                                  capture_output=True, text=True, check=True).stdout.splitlines()
+            events = [e for e in map(json.loads, tail) if e["data"].get("host") == host]
+            ids = {e["id"] for e in events}
+            reports = sum(len(e["data"].get("reports", [])) for e in events)
+            ratios[fmt].append(r1["reports_per_s"] / r0["reports_per_s"])
+            checks.append(f"round {rnd + 1}, {fmt}: the stream holds {len(events):,} scan events "
+                          f"of this host ({len(ids):,} distinct ids, {reports:,} reports) for "
+                          f"{r1['requests_ok']:,} acknowledged requests "
+                          f"({r1['reports_acked']:,} reports); outbox drained {drain:.1f} s "
+                          "after the load ended")
+            if len(ids) != len(events) or reports != r1["reports_acked"]:
+                checks.append("  ^ MISMATCH: not every acknowledged report is in the stream once")
+        dead_ratios.append(rd["reports_per_s"] / r0["reports_per_s"])
     print("| run | reports/s acknowledged | p50 / p99 latency | airsift CPU µs/report | "
           "nats-server CPU µs/report |")
     print("|---|---:|---:|---:|---:|")
@@ -164,12 +204,18 @@ def main():
               f"{r['latency_ms']['p99']} ms | {cpu / n * 1e6:.2f} | "
               + (f"{ncpu / n * 1e6:.2f} |" if ncpu is not None else "— |"))
     print()
-    print(f"with --nats and a server: {r1['reports_per_s'] / r0['reports_per_s'] * 100:.1f} % of "
-          f"the rate without (outbox only: {rd['reports_per_s'] / r0['reports_per_s'] * 100:.1f} %); "
-          f"the stream holds {len(events):,} scan events ({len(ids):,} distinct ids, "
-          f"{reports:,} reports) for {r1['requests_ok']:,} acknowledged requests "
-          f"({r1['reports_acked']:,} reports); outbox drained {drain:.1f} s after the load ended")
+    for fmt, rs in ratios.items():
+        print(f"with --nats and a server, scan events {fmt}, per round: "
+              + ", ".join(f"{x * 100:.1f} %" for x in rs)
+              + f" of the rate without (median {pct(rs, 50) * 100:.1f} %)")
+    print("outbox only (no server), per round: "
+          + ", ".join(f"{x * 100:.1f} %" for x in dead_ratios)
+          + f" (median {pct(dead_ratios, 50) * 100:.1f} %)")
+    for c in checks:
+        print(c)
     print()
+    if CHANGES == 0:
+        return
     # 2. Propagation to three hosts.
     urls3 = nats_cluster(3, "three")
     hosts = [airsift(f"host{i}", ["--nats", urls3, "--host-id", f"h{i}"]) for i in range(3)]

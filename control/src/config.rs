@@ -71,6 +71,7 @@ pub struct FileConfig {
     pub nats_tls_cert: Option<PathBuf>,
     pub nats_tls_key: Option<PathBuf>,
     pub host_id: Option<String>,
+    pub fleet_scan_format: Option<crate::fleet::ScanFormat>,
 }
 
 impl FileConfig {

@@ -313,6 +313,22 @@ fn one_filter_everywhere_events_outlive_outages() {
         );
         assert_eq!(r.status, 200, "report {i} while NATS is down: {}", r.text());
     }
+    // More than the 8 MiB of rows the publisher holds in memory: the rest are read from the
+    // outbox table, each request in parts (NATS takes 1 MiB messages).
+    const BIG: usize = 7;
+    for i in 0..BIG {
+        let r = post_reports(
+            &hosts[0],
+            &Cred::admin(),
+            &big_request(UUID_B, i as u64 * 100),
+        );
+        assert_eq!(
+            r.status,
+            200,
+            "large request {i} while NATS is down: {}",
+            r.text()
+        );
+    }
     // Restart a host while the fleet is down; it comes back with its own state.
     hosts[2].kill9();
 
@@ -344,6 +360,18 @@ fn one_filter_everywhere_events_outlive_outages() {
     );
     let ids: BTreeSet<&str> = from_a.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), from_a.len(), "no duplicate message ids");
+    let big: Vec<&Value> = from_a
+        .iter()
+        .copied()
+        .filter(|e| e["data"]["reports"][0]["ssid"] == "big")
+        .collect();
+    let macs = reports_once(&big);
+    assert_eq!(
+        macs.len(),
+        BIG * BIG_REPORTS,
+        "every large request's reports, once"
+    );
+    assert!(big.iter().all(|e| e["data"]["parts"].as_u64() >= Some(2)));
     assert!(
         scans
             .iter()
@@ -379,6 +407,151 @@ fn one_filter_everywhere_events_outlive_outages() {
         .map(|h| h["airsift.fleet.host.id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["host-a", "host-b", "host-c"]);
+}
+
+/// Reports in a large request (a JSON body of about 1.4 MB).
+const BIG_REPORTS: usize = 40;
+
+/// A request of [`BIG_REPORTS`] reports, each with 32 tags of 1,000 bytes, the BSSIDs from
+/// `first`.
+fn big_request(uuid: &str, first: u64) -> Value {
+    let tags: serde_json::Map<String, Value> = (0..32)
+        .map(|t| (format!("k{t:02}"), Value::String("v".repeat(1_000))))
+        .collect();
+    batch(
+        uuid,
+        "bulk",
+        (0..BIG_REPORTS as u64)
+            .map(|i| json!({"bssid": mac(first + i), "ssid": "big", "timestamp": now(), "tags": tags}))
+            .collect(),
+    )
+}
+
+/// The BSSIDs of the reports in `events`, each checked to appear only once.
+fn reports_once(events: &[&Value]) -> BTreeSet<String> {
+    let mut macs = BTreeSet::new();
+    for e in events {
+        for r in e["data"]["reports"].as_array().unwrap() {
+            let m = r["mac"].as_str().unwrap().to_string();
+            assert!(macs.insert(m.clone()), "report {m} twice");
+        }
+    }
+    macs
+}
+
+/// The message of stream sequence `seq`, as stored: its headers (`name: value`) and payload.
+fn raw_message(urls: &str, seq: u64) -> (Vec<String>, Vec<u8>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = urls.split(',').next().unwrap().to_string();
+        let client = async_nats::connect(url).await.expect("connect to NATS");
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream("AIRSIFT").await.expect("the stream");
+        let m = stream.get_raw_message(seq).await.expect("the message");
+        let headers = m
+            .headers
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}: {v}")))
+            .collect();
+        (headers, m.payload.to_vec())
+    })
+}
+
+#[test]
+fn scan_events_compact_or_json_and_large_requests_in_parts() {
+    if skip("scan_events_compact_or_json_and_large_requests_in_parts") {
+        return;
+    }
+    let cluster = NatsCluster::start("format", 1);
+    let urls = cluster.urls();
+    let compact = host(&common::scratch("fleet-compact"), &urls, "compact");
+    let dir = common::scratch("fleet-json");
+    let cap = common::capture("rt_wltrace_trace-bigendian-5ghz.pcap");
+    let args: Vec<String> = [
+        "run",
+        "--source",
+        &format!("pcap:{}", cap.display()),
+        "--state-dir",
+        &dir.display().to_string(),
+        "--listen",
+        "127.0.0.1:0",
+        "--nats",
+        &urls,
+        "--host-id",
+        "json",
+        "--fleet-scan-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let json_host = ApiServer::start_args(&dir, &args);
+    for h in [&compact, &json_host] {
+        wait_for("connected", || status(h)["fleet"] == "connected");
+        let small = batch(
+            UUID_A,
+            "phone",
+            vec![json!({"bssid": mac(1), "ssid": "small", "timestamp": now()})],
+        );
+        assert_eq!(post_reports(h, &Cred::admin(), &small).status, 200);
+        let r = post_reports(h, &Cred::admin(), &big_request(UUID_A, 1_000));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    for h in [&compact, &json_host] {
+        wait_for("outbox empty", || {
+            status(h)["airsift.fleet"]["airsift.fleet.outbox_pending"] == 0
+        });
+    }
+    let scans = tail_all(&urls, "airsift.scan.>", None);
+    for id in ["compact", "json"] {
+        let mine: Vec<&Value> = scans.iter().filter(|e| e["data"]["host"] == id).collect();
+        let (small, big): (Vec<&Value>, Vec<&Value>) = mine
+            .iter()
+            .partition(|e| e["data"]["reports"][0]["ssid"] == "small");
+        assert_eq!(small.len(), 1, "{id}: {small:?}");
+        assert_eq!(small[0]["data"].get("part"), None, "{id}: one message");
+        assert_eq!(small[0]["id"], format!("{id}-{}", small[0]["data"]["seq"]));
+        let parts = big.len();
+        assert!(parts >= 2, "{id}: a 1.3 MB request in parts, got {parts}");
+        let seq = &big[0]["data"]["seq"];
+        for (i, e) in big.iter().enumerate() {
+            assert_eq!(&e["data"]["seq"], seq, "{id}: one request");
+            assert_eq!(e["data"]["part"], i + 1, "{id}");
+            assert_eq!(e["data"]["parts"], parts, "{id}");
+            assert_eq!(e["id"], format!("{id}-{seq}-{}", i + 1), "{id}");
+            let n = e["data"]["reports"].as_array().unwrap().len();
+            assert!(n < BIG_REPORTS, "{id}: part {i} holds {n} reports");
+        }
+        assert_eq!(
+            reports_once(&big).len(),
+            BIG_REPORTS,
+            "{id}: every report once"
+        );
+        assert_eq!(
+            big[0]["data"]["reports"][0]["tags"]["k31"]
+                .as_str()
+                .map(str::len),
+            Some(1_000)
+        );
+        // As stored: the journal's encoding with its content type, or the JSON itself.
+        let (headers, payload) = raw_message(&urls, small[0]["seq"].as_u64().unwrap());
+        assert!(
+            headers.contains(&format!("Airsift-Host: {id}")),
+            "{headers:?}"
+        );
+        let as_json = serde_json::from_slice::<Value>(&payload);
+        let typed =
+            headers.contains(&"Content-Type: application/vnd.airsift.scan-batch".to_string());
+        if id == "compact" {
+            assert!(typed && as_json.is_err(), "{headers:?}");
+        } else {
+            assert!(!typed, "{headers:?}");
+            assert_eq!(as_json.unwrap(), small[0]["data"]);
+        }
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::fleet::events::STREAM;
+use crate::fleet::scan_event::{compact_headers, scan_json};
 
 #[derive(Subcommand, Debug)]
 pub enum FleetCommand {
@@ -79,6 +80,7 @@ async fn tail(a: TailArgs) -> Result<()> {
         tls_cert: a.auth.nats_tls_cert.clone(),
         tls_key: a.auth.nats_tls_key.clone(),
         host_id: String::new(),
+        scan_format: Default::default(),
     };
     let opts = cfg
         .secure(async_nats::ConnectOptions::new().name("airsift fleet tail"))
@@ -142,8 +144,13 @@ async fn tail(a: TailArgs) -> Result<()> {
             .as_ref()
             .and_then(|h| h.get("Nats-Msg-Id"))
             .map(|v| v.as_str().to_string());
-        let data: Value = serde_json::from_slice(&m.payload)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&m.payload).into_owned()));
+        let data: Value = match m.headers.as_ref().and_then(compact_headers) {
+            Some((host, seq, part)) => {
+                serde_json::from_slice(&scan_json(host, seq, part, &m.payload))
+            }
+            None => serde_json::from_slice(&m.payload),
+        }
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&m.payload).into_owned()));
         let line = json!({
             "subject": m.subject.as_str(),
             "seq": seq,

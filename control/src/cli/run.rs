@@ -179,6 +179,10 @@ pub struct RunArgs {
     /// This host's id in the fleet. [default: /etc/machine-id, else the host name]
     #[arg(long, value_name = "ID")]
     pub host_id: Option<String>,
+    /// How scan events are encoded on the stream: `compact` (the request as journaled, which
+    /// `airsift fleet tail` prints as JSON) or `json`. [default: compact]
+    #[arg(long, value_name = "FORMAT")]
+    pub fleet_scan_format: Option<crate::fleet::ScanFormat>,
     /// On exit, print the totals as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
@@ -354,6 +358,10 @@ impl Settings {
                             Some(_) => bail!("host_id is empty"),
                             None => crate::fleet::default_host_id(),
                         },
+                        scan_format: a
+                            .fleet_scan_format
+                            .or(f.fleet_scan_format)
+                            .unwrap_or_default(),
                     })
                 }
             },

@@ -51,6 +51,8 @@ pub struct Options {
     pub fanout: Option<String>,
     pub link_type: Option<String>,
     pub repeat: Option<bool>,
+    /// AF_XDP: what the source takes from its interface (`all` or `udp:PORT[+PORT...]`).
+    pub select: Option<dataplane::source::afxdp::select::Selector>,
 }
 
 /// Why a definition was refused: the part and what is wrong with it.
@@ -207,10 +209,14 @@ impl Options {
                     ))
                 }
             },
+            "select" => match v.parse() {
+                Ok(s) => self.select = Some(s),
+                Err(e) => return bad(format!("option select={v:?}: {e}")),
+            },
             _ => {
                 return bad(format!(
                     "unknown option {key:?} (known: name, uuid, channel, channels, hop, hop_rate, \
-                     realtime, workers, cores, fanout, link_type, loop)"
+                     realtime, workers, cores, fanout, link_type, loop, select)"
                 ))
             }
         }
@@ -256,6 +262,12 @@ pub fn parse(text: &str) -> Result<Definition, DefinitionError> {
     if kind != Kind::Pcap && (interface.len() > 15 || interface.contains(['/', ' '])) {
         return bad(format!("{interface:?} is not an interface name"));
     }
+    if options.select.is_some() && !matches!(kind, Kind::Afxdp { .. }) {
+        return bad(format!(
+            "option select applies to afxdp sources, not to {:?}",
+            kind.driver()
+        ));
+    }
     Ok(Definition {
         kind: Some(kind),
         interface,
@@ -279,6 +291,13 @@ mod tests {
         assert_eq!(d.interface, "eth1");
         let d = parse("afxdp:eth1").unwrap();
         assert_eq!(d.kind, Some(Kind::Afxdp { queue: None }));
+        let d = parse("afxdp:eth1:2:select=udp:7000+5555,name=feeds").unwrap();
+        assert_eq!(d.kind, Some(Kind::Afxdp { queue: Some(2) }));
+        assert_eq!(
+            d.options.select,
+            Some(dataplane::source::afxdp::select::Selector::Udp(vec![5555, 7000]))
+        );
+        assert_eq!(d.options.name.as_deref(), Some("feeds"));
         let d = parse("pcap:/tmp/x:y.pcap").unwrap();
         assert_eq!(
             (d.kind, d.interface.as_str()),
@@ -334,6 +353,8 @@ mod tests {
             ("tpacket:", "names no interface"),
             ("tpacket:averyveryverylongname", "not an interface name"),
             ("wlan0:fanout=hash", "fanout"),
+            ("afxdp:eth0:select=udp:0", "select=\"udp:0\""),
+            ("wlan0:select=udp:7000", "applies to afxdp sources"),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?}: {e}");

@@ -256,6 +256,7 @@ pub fn open(def: &Definition, d: &RingDefaults, fanout_group: u16) -> Result<Ope
                 cfg.attach = attach;
                 cfg.coalesce = Duration::from_micros(d.xdp_coalesce_us);
                 cfg.kernel_filter = d.kernel_filter.as_ref().map(|k| Arc::clone(k.programs()));
+                cfg.select = o.select.clone().unwrap_or_default();
                 let s = AfXdpSource::open(&cfg).map_err(|e| {
                     classify(
                         e,

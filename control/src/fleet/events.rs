@@ -3,7 +3,9 @@
 //!   written to the outbox in the transaction that journals the request and published from
 //!   there ([`publish_outbox`]): a row leaves the outbox only when JetStream acknowledged it,
 //!   so requests accepted while NATS is down are published when it returns, and the message id
-//!   (host and journal sequence) lets the stream drop a copy sent again after a crash;
+//!   (host and journal sequence) lets the stream drop a copy sent again after a crash. The
+//!   rows just committed come from memory ([`crate::scan::Outbox::take`]); the messages and
+//!   their encoding are [`super::scan_event`]'s;
 //! - devices changed in the last interval (`airsift.device.<mac>`, one message per device and
 //!   interval, at most [`DEVICES_PER_INTERVAL`]);
 //! - per-source statistics each second (`airsift.stats.<host>`).
@@ -16,12 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishAckFuture, stream};
-use dataplane::wire::MacAddr;
-use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::scan_event::scan_messages;
 use super::{replicas, Fleet, Local};
-use crate::scan::report::Batch;
+use crate::scan::Next;
 
 /// The stream every event goes to.
 pub const STREAM: &str = "AIRSIFT";
@@ -33,91 +34,10 @@ const MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
 const OUTBOX_BATCH: usize = 256;
 /// How often the outbox is looked at when it was empty.
 const OUTBOX_POLL: Duration = Duration::from_millis(100);
+/// A NATS server's message size limit unless it says otherwise.
+const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;
 /// Most device messages per interval (the rest wait for the next interval's).
 pub const DEVICES_PER_INTERVAL: usize = 2_000;
-
-/// The subject of an accepted scan report request.
-pub fn scan_subject(batch: &Batch) -> String {
-    format!(
-        "airsift.scan.{}",
-        crate::scan::kismet::format_uuid(&batch.source)
-    )
-}
-
-/// One report of a scan event (absent values are left out).
-#[derive(Serialize)]
-struct ReportOut<'a> {
-    mac: String,
-    time: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ssid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channel: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    freq_khz: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    signal: Option<i16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lat: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lon: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alt: Option<f64>,
-    #[serde(serialize_with = "tags", skip_serializing_if = "<[_]>::is_empty")]
-    tags: &'a [crate::scan::report::Tag],
-}
-
-/// Tags as one JSON object.
-fn tags<S: serde::Serializer>(t: &&[crate::scan::report::Tag], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(t.iter().map(|(k, v)| (&**k, &**v)))
-}
-
-/// A scan event: the accepted request, with the host and journal sequence it has there.
-#[derive(Serialize)]
-struct ScanOut<'a> {
-    host: &'a str,
-    seq: u64,
-    time: u32,
-    source_uuid: String,
-    source_name: &'a str,
-    rejected: u32,
-    reports: Vec<ReportOut<'a>>,
-}
-
-/// The event of an accepted scan report request, journaled as `seq`. Serialized from typed
-/// records, not built as a JSON tree: this runs for every accepted request.
-pub fn scan_event(host: &str, seq: u64, batch: &Batch) -> Vec<u8> {
-    let out = ScanOut {
-        host,
-        seq,
-        time: batch.now,
-        source_uuid: crate::scan::kismet::format_uuid(&batch.source),
-        source_name: &batch.name,
-        rejected: batch.rejected,
-        reports: batch
-            .reports
-            .iter()
-            .map(|r| ReportOut {
-                mac: MacAddr::from_be_u64(r.mac).to_string(),
-                time: r.time,
-                ssid: r.ssid.as_deref(),
-                channel: r.channel.as_deref(),
-                freq_khz: r.freq_khz,
-                signal: r.signal,
-                lat: r.fix.map(|f| f.lat),
-                lon: r.fix.map(|f| f.lon),
-                alt: r.fix.and_then(|f| f.alt),
-                tags: &r.tags,
-            })
-            .collect(),
-    };
-    serde_json::to_vec(&out).unwrap_or_default()
-}
-
-/// The message id of outbox row `seq` of `host`.
-pub fn message_id(host: &str, seq: u64) -> String {
-    format!("{host}-{seq}")
-}
 
 /// Makes sure the stream exists (with the cluster's replicas) before publishing to it.
 async fn ensure_stream(js: &jetstream::Context, client: &async_nats::Client) -> Result<(), String> {
@@ -155,6 +75,9 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
     let mut stream_ready = false;
     // Every row up to here is acknowledged.
     let mut cursor = 0u64;
+    // Rows are read from the table (rather than taken from memory) until a read finds the
+    // table's end: at start (rows left from before a restart) and after a gap.
+    let mut from_table = true;
     loop {
         if !fleet.connected() {
             stream_ready = false;
@@ -171,74 +94,77 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                 }
             }
         }
-        let (store, host) = (local.store.clone(), fleet.host_id().to_string());
-        let rows = tokio::task::spawn_blocking(move || {
-            // Rows hold the journal's encoding of the request; the event is its JSON.
-            let rows = store.outbox_after(cursor, OUTBOX_BATCH).map(|rows| {
-                rows.into_iter()
-                    .map(|mut r| {
-                        r.payload = match crate::scan::codec::decode_batch(&r.payload) {
-                            Ok(b) => scan_event(&host, r.seq, &b),
-                            Err(e) => serde_json::to_vec(&json!({
-                                "host": host,
-                                "seq": r.seq,
-                                "error": format!("the journaled request cannot be read: {e}"),
-                            }))
-                            .unwrap_or_default(),
-                        };
-                        r
-                    })
-                    .collect::<Vec<_>>()
-            });
-            (rows, store.outbox_count_after(cursor).unwrap_or(0))
-        })
-        .await;
-        let (rows, pending) = match rows {
-            Ok((Ok(rows), pending)) => (rows, pending),
-            Ok((Err(e), _)) => {
-                tracing::error!("fleet: cannot read the outbox: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        let rows = match local.outbox.take(cursor, OUTBOX_BATCH) {
+            Next::Rows(rows) if !from_table => (rows, local.outbox.pending_after(cursor)),
+            Next::Idle if !from_table => (Vec::new(), 0),
+            _ => {
+                let store = local.store.clone();
+                let read = tokio::task::spawn_blocking(move || {
+                    let rows = store.outbox_after(cursor, OUTBOX_BATCH);
+                    (rows, store.outbox_count_after(cursor).unwrap_or(0))
+                })
+                .await;
+                match read {
+                    Ok((Ok(rows), pending)) => {
+                        // In step with the table: what follows comes from memory.
+                        from_table = rows.len() == OUTBOX_BATCH;
+                        (rows, pending)
+                    }
+                    Ok((Err(e), _)) => {
+                        tracing::error!("fleet: cannot read the outbox: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    Err(_) => return,
+                }
             }
-            Err(_) => return,
         };
+        let (rows, pending) = rows;
         fleet
             .counters
             .outbox_pending
             .store(pending, Ordering::Relaxed);
-        if rows.is_empty() {
+        let Some(last) = rows.last().map(|r| r.seq) else {
             tokio::time::sleep(OUTBOX_POLL).await;
             continue;
-        }
-        let mut acks: Vec<(u64, PublishAckFuture)> = Vec::with_capacity(rows.len());
-        for r in rows {
-            let msg = jetstream::message::PublishMessage::build()
-                .payload(r.payload.into())
-                .message_id(message_id(fleet.host_id(), r.seq));
-            match js.send_publish(r.subject, msg).await {
-                Ok(ack) => acks.push((r.seq, ack)),
-                Err(e) => {
-                    fleet
-                        .counters
-                        .publish_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("fleet: publishing outbox row {}: {e}", r.seq);
-                    break;
+        };
+        let max_payload = match client.as_ref().map(|c| c.server_info().max_payload) {
+            Some(m) if m > 0 => m,
+            _ => DEFAULT_MAX_PAYLOAD,
+        };
+        let mut acks: Vec<(u64, bool, PublishAckFuture)> = Vec::with_capacity(rows.len());
+        'rows: for r in rows {
+            let host = fleet.host_id();
+            let format = fleet.config.scan_format;
+            for m in scan_messages(host, r.seq, r.payload, format, max_payload) {
+                let msg = jetstream::message::PublishMessage::build()
+                    .payload(m.payload.into())
+                    .headers(m.headers);
+                match js.send_publish(r.subject.clone(), msg).await {
+                    Ok(ack) => acks.push((m.seq, m.last, ack)),
+                    Err(e) => {
+                        fleet
+                            .counters
+                            .publish_errors
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("fleet: publishing outbox row {}: {e}", r.seq);
+                        break 'rows;
+                    }
                 }
             }
         }
-        // The cursor moves over the rows acknowledged in order; a row that was not stops it
-        // (it and the ones after it are sent again).
+        // The cursor moves over the rows acknowledged in order (all their parts); a message
+        // that was not stops it (its row and the ones after it are sent again).
         let mut in_order = true;
         let before = cursor;
-        for (seq, ack) in acks {
+        for (seq, whole, ack) in acks {
             match ack.await {
                 Ok(_) => {
                     fleet
                         .counters
                         .events_published
                         .fetch_add(1, Ordering::Relaxed);
-                    if in_order {
+                    if in_order && whole {
                         cursor = seq;
                     }
                 }
@@ -256,6 +182,10 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
             .outbox
             .acked
             .fetch_max(cursor, std::sync::atomic::Ordering::AcqRel);
+        if cursor < last {
+            // What was not acknowledged is sent again, from the table.
+            from_table = true;
+        }
         if cursor == before {
             tokio::time::sleep(OUTBOX_POLL).await;
         }

@@ -9,6 +9,7 @@
 pub mod events;
 pub mod filters;
 pub mod hosts;
+pub mod scan_event;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,6 +43,24 @@ pub struct FleetConfig {
     pub tls_key: Option<PathBuf>,
     /// This host's id in the fleet.
     pub host_id: String,
+    /// How scan events are encoded on the stream.
+    pub scan_format: ScanFormat,
+}
+
+/// How scan events are encoded on the stream (`fleet_scan_format`).
+///
+/// `compact` publishes the request exactly as the journal holds it (a few dozen bytes a
+/// report, nothing to build); JSON costs the host the event's construction and the servers
+/// three times the bytes, which on a small host holds scan-report ingest to about two thirds
+/// of its rate without a fleet (BENCHMARKS.md). Either way the message id and the
+/// `Airsift-Host` and `Airsift-Seq` headers are set, and `airsift fleet tail` prints the same
+/// JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanFormat {
+    #[default]
+    Compact,
+    Json,
 }
 
 impl FleetConfig {

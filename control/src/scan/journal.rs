@@ -12,7 +12,8 @@
 //! number of the last request applied to it, so a crash between chunks is harmless: recovery
 //! loads the records and replays the journal, skipping requests a record already contains.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -25,7 +26,7 @@ use super::device::flag;
 use super::kismet::Uuid;
 use super::model::State;
 use super::report::Batch;
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxRow, Store, StoreError};
 
 /// One request waiting to be made durable.
 pub struct Job {
@@ -125,12 +126,92 @@ pub struct Writer {
 /// to it within its next transaction (or in one of its own when idle): no transaction, fsync
 /// or lock of the publisher's own on the request path. A deletion lost in a crash only sends
 /// the rows again, which the stream drops by their message ids.
+///
+/// The rows just committed are also handed to the publisher in memory ([`Outbox::take`]), so
+/// in the steady state it never reads the table back: reading it took the store's connection
+/// that the writer's group commits wait for. The table stays the record: after a restart,
+/// after a send that was not acknowledged, or when the publisher fell more than
+/// [`FRESH_BYTES`] behind (NATS down), it reads the table until it is in step again.
 #[derive(Debug, Default)]
 pub struct Outbox {
     /// Set once the fleet is on: accepted requests go to the outbox from then on.
     pub on: std::sync::atomic::AtomicBool,
     /// The highest sequence such that it and every row before it were acknowledged.
     pub acked: std::sync::atomic::AtomicU64,
+    /// The highest sequence committed to the outbox table.
+    pub committed: std::sync::atomic::AtomicU64,
+    /// Rows committed and not yet taken by the publisher, in sequence order, with their
+    /// payloads' total size, at most [`FRESH_BYTES`] (rows beyond that are only in the table).
+    fresh: Mutex<(VecDeque<OutboxRow>, usize)>,
+}
+
+/// Most payload bytes of committed rows held in memory for the publisher (about 700 requests
+/// of 100 reports).
+pub const FRESH_BYTES: usize = 8 << 20;
+
+/// What the publisher should send next (see [`Outbox::take`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// These rows, the ones right after the cursor, in order.
+    Rows(Vec<OutboxRow>),
+    /// Nothing was committed after the cursor.
+    Idle,
+    /// The rows after the cursor must be read from the table.
+    Table,
+}
+
+impl Outbox {
+    /// Hands rows just committed (in sequence order, after the ones committed before) to the
+    /// publisher, as many as fit in memory.
+    fn hand_over(&self, rows: impl Iterator<Item = OutboxRow>) {
+        let mut fresh = self.fresh.lock().unwrap_or_else(PoisonError::into_inner);
+        let (queue, bytes) = &mut *fresh;
+        let mut last = 0;
+        for r in rows {
+            last = r.seq;
+            if *bytes + r.payload.len() <= FRESH_BYTES {
+                *bytes += r.payload.len();
+                queue.push_back(r);
+            }
+        }
+        self.committed
+            .fetch_max(last, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The next rows to send after `cursor` (every row up to it is acknowledged), at most
+    /// `limit`: from memory when the rows right after the cursor are there.
+    pub fn take(&self, cursor: u64, limit: usize) -> Next {
+        let mut fresh = self.fresh.lock().unwrap_or_else(PoisonError::into_inner);
+        let (queue, bytes) = &mut *fresh;
+        while let Some(r) = queue.front().filter(|r| r.seq <= cursor) {
+            *bytes -= r.payload.len();
+            queue.pop_front();
+        }
+        // Only rows contiguous from the cursor: rows that did not fit leave a gap.
+        let n = queue
+            .iter()
+            .take(limit)
+            .zip(cursor + 1..)
+            .take_while(|(r, seq)| r.seq == *seq)
+            .count();
+        if n > 0 {
+            let rows: Vec<OutboxRow> = queue.drain(..n).collect();
+            *bytes -= rows.iter().map(|r| r.payload.len()).sum::<usize>();
+            return Next::Rows(rows);
+        }
+        if self.committed.load(std::sync::atomic::Ordering::Acquire) <= cursor {
+            Next::Idle
+        } else {
+            Next::Table
+        }
+    }
+
+    /// Rows committed after `cursor`, when the one after the cursor was an outbox row.
+    pub fn pending_after(&self, cursor: u64) -> u64 {
+        self.committed
+            .load(std::sync::atomic::Ordering::Acquire)
+            .saturating_sub(cursor)
+    }
 }
 
 impl Writer {
@@ -293,6 +374,13 @@ impl Writer {
         let first = self.next_seq;
         let outbox = self.outbox.on.load(std::sync::atomic::Ordering::Acquire);
         let trim = self.trim_to();
+        let subjects: Vec<String> = if outbox {
+            jobs.iter()
+                .map(|j| crate::fleet::scan_event::scan_subject(&j.batch))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let res = self.store.transaction(|tx| {
             let mut stmt =
                 tx.prepare_cached("INSERT INTO scan_journal (seq, batch) VALUES (?1, ?2)")?;
@@ -302,9 +390,8 @@ impl Writer {
             if outbox {
                 // The journal's own encoding: the event's JSON is built when it is published,
                 // off this thread, which every request waits on.
-                for (i, j) in jobs.iter().enumerate() {
-                    let subject = crate::fleet::events::scan_subject(&j.batch);
-                    crate::store::outbox_insert(tx, first + i as u64, &subject, &j.bytes)?;
+                for (i, (j, subject)) in jobs.iter().zip(&subjects).enumerate() {
+                    crate::store::outbox_insert(tx, first + i as u64, subject, &j.bytes)?;
                 }
             }
             if let Some(upto) = trim {
@@ -329,8 +416,20 @@ impl Writer {
                     .iter()
                     .map(|j| j.batch.reports.len() as u64)
                     .sum::<u64>();
-                for j in jobs {
+                let mut subjects = subjects.into_iter();
+                let mut rows = Vec::with_capacity(subjects.len());
+                for (i, j) in jobs.into_iter().enumerate() {
                     let _ = j.done.send(Ok(()));
+                    if let Some(subject) = subjects.next() {
+                        rows.push(OutboxRow {
+                            seq: first + i as u64,
+                            subject,
+                            payload: j.bytes,
+                        });
+                    }
+                }
+                if !rows.is_empty() {
+                    self.outbox.hand_over(rows.into_iter());
                 }
             }
             Err(e) => {
@@ -476,5 +575,62 @@ impl Writer {
         for w in c.waiters {
             let _ = w.send(Err(msg.clone()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Next, Outbox, OutboxRow, FRESH_BYTES};
+
+    fn row(seq: u64, len: usize) -> OutboxRow {
+        OutboxRow {
+            seq,
+            subject: "airsift.scan.x".into(),
+            payload: vec![0; len],
+        }
+    }
+
+    fn seqs(n: Next) -> Vec<u64> {
+        match n {
+            Next::Rows(r) => r.iter().map(|r| r.seq).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_publisher_takes_rows_in_order_right_after_its_cursor() {
+        let o = Outbox::default();
+        assert_eq!(o.take(0, 10), Next::Idle);
+        o.hand_over((5..=9).map(|s| row(s, 10)));
+        // Rows from before (a restart) are not in memory: the cursor is not where they start.
+        assert_eq!(o.take(0, 10), Next::Table);
+        // Older rows than the cursor are dropped; a batch stops at the limit.
+        assert_eq!(seqs(o.take(5, 2)), [6, 7]);
+        assert_eq!(o.pending_after(7), 2);
+        assert_eq!(seqs(o.take(7, 10)), [8, 9]);
+        assert_eq!(o.take(9, 10), Next::Idle);
+        // Rows taken but not acknowledged: the cursor stayed behind, they are in the table.
+        assert_eq!(o.take(7, 10), Next::Table);
+    }
+
+    #[test]
+    fn rows_that_did_not_fit_leave_a_gap_the_table_fills() {
+        let o = Outbox::default();
+        let big = FRESH_BYTES / 4;
+        o.hand_over((1..=6).map(|s| row(s, big))); // rows 5 and 6 do not fit
+        assert_eq!(o.pending_after(0), 6);
+        assert_eq!(seqs(o.take(0, 100)), [1, 2, 3, 4]);
+        o.hand_over((7..=8).map(|s| row(s, 10))); // room again: after the gap
+        assert_eq!(
+            o.take(4, 100),
+            Next::Table,
+            "rows 5 and 6 only in the table"
+        );
+        assert_eq!(
+            seqs(o.take(6, 100)),
+            [7, 8],
+            "in step after the table's rows"
+        );
+        assert_eq!(o.take(8, 100), Next::Idle);
     }
 }

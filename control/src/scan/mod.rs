@@ -43,7 +43,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::store::{Store, StoreError};
-pub use journal::{FrameFeed, Outbox};
+pub use journal::{FrameFeed, Next, Outbox};
 use journal::{Job, Msg, Policy, Writer};
 pub use model::default_max_devices;
 use model::State;

@@ -80,6 +80,27 @@ impl Netns {
         ns
     }
 
+    /// Like [`Netns::with_veth`], with `va` moved into a second namespace (returned second,
+    /// IPv6 off there too) so that traffic between `va` and `vb` crosses the veth instead of
+    /// the local stack. Addresses: `va` 10.77.0.1/24, `vb` 10.77.0.2/24.
+    pub fn with_veth_peer(tag: &str) -> (Netns, Netns) {
+        let ns = Netns::with_veth(tag);
+        let name = format!("airsift-test-{tag}peer-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        run(Command::new("ip").args(["netns", "add", &name]));
+        let peer = Netns { name };
+        run(peer.cmd("sh").args([
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
+        ]));
+        ns.ip(&["link", "set", "va", "netns", &peer.name]);
+        peer.ip(&["link", "set", "lo", "up"]);
+        peer.ip(&["link", "set", "va", "mtu", "9000", "up"]);
+        peer.ip(&["addr", "add", "10.77.0.1/24", "dev", "va"]);
+        ns.ip(&["addr", "add", "10.77.0.2/24", "dev", "vb"]);
+        (ns, peer)
+    }
+
     /// `ip -n NS ARGS...`, which must succeed.
     pub fn ip(&self, args: &[&str]) {
         run(Command::new("ip").args(["-n", &self.name]).args(args));

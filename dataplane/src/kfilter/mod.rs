@@ -19,7 +19,7 @@
 //! moved, so no frame is judged against half a change.
 
 mod layout;
-mod sys;
+pub(crate) mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -20,13 +20,15 @@ use libbpf_sys as sys;
 use super::layout::Config;
 use crate::source::afxdp::errors::{from_neg_errno, from_syscall_ret};
 
-/// The objects compiled from bpf/kfilter.bpf.c by build.rs.
+/// The objects build.rs compiles.
 #[derive(Clone, Copy, Debug)]
 pub enum Object {
-    /// The socket filters and the maps.
+    /// bpf/kfilter.bpf.c: the socket filters and the maps.
     Socket,
-    /// The XDP programs and an XSKMAP (creating one takes CAP_NET_ADMIN).
+    /// bpf/kfilter.bpf.c: the XDP programs and an XSKMAP (creating one takes CAP_NET_ADMIN).
     Xdp,
+    /// bpf/xsk_select.bpf.c: the AF_XDP program that takes only selected UDP datagrams.
+    Select,
 }
 
 impl Object {
@@ -34,6 +36,7 @@ impl Object {
         match self {
             Object::Socket => include_bytes!(concat!(env!("OUT_DIR"), "/kfilter_sock.bpf.o")),
             Object::Xdp => include_bytes!(concat!(env!("OUT_DIR"), "/kfilter_xdp.bpf.o")),
+            Object::Select => include_bytes!(concat!(env!("OUT_DIR"), "/xsk_select.bpf.o")),
         }
     }
 }
@@ -62,7 +65,7 @@ fn find<'a>(list: &'a [(String, OwnedFd)], name: &str, what: &str) -> io::Result
         .ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("the kernel filter's BPF object has no {what} {name}"),
+                format!("the BPF object has no {what} {name}"),
             )
         })
 }
@@ -120,7 +123,7 @@ pub fn load(
         _ => {
             return Err(from_neg_errno(
                 if err != 0 { err as i32 } else { -libc::EINVAL },
-                "opening the kernel filter's BPF object",
+                "opening an embedded BPF object",
             ))
         }
     };
@@ -131,7 +134,7 @@ pub fn load(
         if m.is_null() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("the kernel filter's BPF object has no map {map}"),
+                format!("the BPF object has no map {map}"),
             ));
         }
         // SAFETY: `m` belongs to the open object; libbpf duplicates `fd`, which is open for
@@ -146,8 +149,7 @@ pub fn load(
     if ret != 0 {
         return Err(from_neg_errno(
             ret,
-            "loading the kernel filter's BPF programs (the kernel's verifier log is on \
-             standard error)",
+            "loading BPF programs (the kernel's verifier log is on standard error)",
         ));
     }
     let mut loaded = Loaded {
@@ -169,7 +171,7 @@ pub fn load(
         if p.is_null() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("the kernel filter's BPF object has no program {prog}"),
+                format!("the BPF object has no program {prog}"),
             ));
         }
         // SAFETY: `p` belongs to the loaded object.
@@ -198,6 +200,25 @@ pub fn update(map: BorrowedFd<'_>, key: &u64, value: &[u8; 2]) -> io::Result<()>
         Ok(())
     } else {
         Err(from_syscall_ret(ret, "writing a kernel filter term"))
+    }
+}
+
+/// Sets `map[index] = value` in an array of bytes (the selector's port array).
+pub fn set_byte(map: BorrowedFd<'_>, index: u32, value: u8) -> io::Result<()> {
+    // SAFETY: key and value are live values of the sizes the array was created with (u32
+    // keys, 1-byte values); the kernel reads them during the call only.
+    let ret = unsafe {
+        sys::bpf_map_update_elem(
+            map.as_raw_fd(),
+            (&index as *const u32).cast(),
+            (&value as *const u8).cast(),
+            sys::BPF_ANY as u64,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(from_syscall_ret(ret, "writing a BPF array entry"))
     }
 }
 
@@ -261,10 +282,7 @@ pub fn percpu_sum(map: BorrowedFd<'_>, index: u32, cpus: usize) -> io::Result<u6
         )
     };
     if ret != 0 {
-        return Err(from_syscall_ret(
-            ret,
-            "reading the kernel filter's counters",
-        ));
+        return Err(from_syscall_ret(ret, "reading per-CPU BPF counters"));
     }
     Ok(values.iter().fold(0u64, |a, v| a.wrapping_add(*v)))
 }

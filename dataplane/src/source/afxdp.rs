@@ -29,6 +29,7 @@ pub(crate) mod bpf;
 pub(crate) mod errors;
 mod program;
 mod rx;
+pub mod select;
 mod sys;
 
 use std::io;
@@ -86,8 +87,12 @@ pub struct AfXdpConfig {
     pub batch_size: usize,
     pub mode: XdpMode,
     pub attach: XdpAttach,
-    /// The kernel filter, whose XDP program then drops blocked frames before the socket.
+    /// The kernel filter, whose XDP program then drops blocked frames before the socket
+    /// (not with UDP ports selected).
     pub kernel_filter: Option<Arc<KernelPrograms>>,
+    /// What the source takes from the interface: everything, or the payloads of UDP
+    /// datagrams to given ports (the rest goes to the kernel's stack).
+    pub select: select::Selector,
     /// How long to let frames gather after a batch that left the ring nearly empty (fewer
     /// than half of `batch_size`), as TPACKET_V3's block timeout does: the next wake-up then
     /// serves many frames, not a few. Zero reads the ring again at once.
@@ -109,6 +114,7 @@ impl AfXdpConfig {
             mode: XdpMode::Auto,
             attach: XdpAttach::Auto,
             kernel_filter: None,
+            select: select::Selector::All,
             coalesce: Duration::from_millis(1),
         }
     }
@@ -222,6 +228,7 @@ impl AfXdpSource {
             config.queue,
             config.attach,
             filter,
+            &config.select,
             &mut notices,
         )?;
         // From here on, an early return drops `program`, which detaches it.
@@ -292,6 +299,11 @@ impl AfXdpSource {
     /// The kernel's id of the XDP program in use (`prog/xdp id N` in `ip link`).
     pub fn program_id(&self) -> u32 {
         self.program.id()
+    }
+
+    /// What the source takes from the interface.
+    pub fn selector(&self) -> &select::Selector {
+        self.program.selector()
     }
 
     /// All six kernel counters of the socket, cumulative since it was bound.

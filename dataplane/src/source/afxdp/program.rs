@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::bpf::{self, Insn};
 use super::errors::context;
+use super::select::{self, Selector};
 use super::XdpAttach;
 use crate::kfilter::KernelPrograms;
 
@@ -60,6 +61,8 @@ pub struct XdpProgram {
     /// Whether this is the kernel filter's program (which drops blocked frames) rather than
     /// the plain redirect.
     filtered: bool,
+    /// What the program takes.
+    selector: Selector,
 }
 
 impl XdpProgram {
@@ -81,6 +84,11 @@ impl XdpProgram {
     /// Native or generic: the mode actually obtained.
     pub fn attach_mode(&self) -> XdpAttach {
         self.attach
+    }
+
+    /// What the program takes from the interface.
+    pub fn selector(&self) -> &Selector {
+        &self.selector
     }
 }
 
@@ -113,6 +121,7 @@ pub fn attach(
     queue: u32,
     want: XdpAttach,
     filter: Option<(&KernelPrograms, u32)>,
+    selector: &Selector,
     notices: &mut Vec<String>,
 ) -> io::Result<Arc<XdpProgram>> {
     let netns = current_netns()?;
@@ -125,10 +134,12 @@ pub fn attach(
         .filter(|s| s.netns == netns && s.ifindex == ifindex)
         .find_map(|s| s.program.upgrade());
     if let Some(program) = mine {
-        return share(iface, program, queue, want);
+        return share(iface, program, queue, want, selector);
     }
     remove_leftovers(iface, ifindex, notices)?;
-    let program = Arc::new(load_and_link(iface, ifindex, queue, want, filter, notices)?);
+    let program = Arc::new(load_and_link(
+        iface, ifindex, queue, want, filter, selector, notices,
+    )?);
     attached.push(Shared {
         netns,
         ifindex,
@@ -143,7 +154,17 @@ fn share(
     program: Arc<XdpProgram>,
     queue: u32,
     want: XdpAttach,
+    selector: &Selector,
 ) -> io::Result<Arc<XdpProgram>> {
+    if *selector != program.selector {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{iface}: selector {selector} requested, but another source of this process                  attached its program with selector {}; one interface has one selector",
+                program.selector
+            ),
+        ));
+    }
     if queue >= program.map_entries {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -276,11 +297,37 @@ fn load_and_link(
     queue: u32,
     want: XdpAttach,
     filter: Option<(&KernelPrograms, u32)>,
+    selector: &Selector,
     notices: &mut Vec<String>,
 ) -> io::Result<XdpProgram> {
+    // With UDP ports, the selecting program (its XSKMAP has MIN_MAP_ENTRIES slots).
+    let selected = match selector {
+        Selector::Udp(ports) if queue < MIN_MAP_ENTRIES => {
+            if filter.is_some() {
+                notices.push(format!(
+                    "kernel filter not applied on {iface}: its XDP program takes UDP datagrams                      ({selector}); their frames are filtered in user space"
+                ));
+            }
+            let s = select::load(ports).map_err(|e| {
+                context(
+                    e,
+                    &format!("loading the XDP program for {selector} on {iface}"),
+                )
+            })?;
+            Some((s.xsks_map, s.program))
+        }
+        Selector::Udp(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("queue {queue} of {iface}: a selector serves queues 0..{MIN_MAP_ENTRIES}"),
+            ))
+        }
+        Selector::All => None,
+    };
     // The kernel filter's program (its XSKMAP has MIN_MAP_ENTRIES slots), else the plain
     // redirect.
     let filtered = match filter {
+        _ if selected.is_some() => None,
         Some((k, linktype)) if queue < MIN_MAP_ENTRIES => match k.xdp_program(linktype) {
             Ok(x) => Some(x),
             Err(e) => {
@@ -294,9 +341,10 @@ fn load_and_link(
         _ => None,
     };
     let is_filtered = filtered.is_some();
-    let (map, prog, map_entries) = match filtered {
-        Some(x) => (x.xsks_map, x.program, MIN_MAP_ENTRIES),
-        None => {
+    let (map, prog, map_entries) = match (selected, filtered) {
+        (Some((map, prog)), _) => (map, prog, MIN_MAP_ENTRIES),
+        (None, Some(x)) => (x.xsks_map, x.program, MIN_MAP_ENTRIES),
+        (None, None) => {
             let map_entries = queue.saturating_add(1).max(MIN_MAP_ENTRIES);
             let map_name = CString::new(MAP_NAME).expect("no NUL in a constant");
             let map = bpf::create_xskmap(&map_name, map_entries)?;
@@ -334,6 +382,7 @@ fn load_and_link(
         attach,
         map_entries,
         filtered: is_filtered,
+        selector: selector.clone(),
     })
 }
 
