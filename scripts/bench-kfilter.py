@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-"""Filtered live capture: airsift's user-space filter, its kernel filter (socket filter on
-TPACKET_V3) and tcpdump with the equivalent expression, on the radiotap TUN lab device,
-injector flat out, same run, same generated capture.
+"""Filtered live capture, on the radiotap TUN lab device and on the lab veth, injector flat
+out, same run, same generated capture:
+- airsift-user: TPACKET_V3, the user-space filter;
+- airsift-kernel: TPACKET_V3 with the kernel filter (socket filter);
+- airsift-afxdp, airsift-afxdp-kernel: AF_XDP, without and with the kernel filter's XDP
+  program (veth only);
+- tcpdump with the equivalent expression (`wlan addr2` on the TUN, whose link type is radiotap;
+  byte offsets on the veth, an Ethernet device, since this capture's radiotap header is always
+  10 bytes);
+- netsniff-ng with the same filter written in bpfc's assembly (5 instructions a term) and
+  compiled by bpfc.
 
-usage: scripts/bench-kfilter.py [--secs S] [--blocked "0 100 1000"] [--capturers LIST]
+usage: scripts/bench-kfilter.py [--secs S] [--blocked "0 100 1000"] [--ifaces "tun veth"]
+                                [--capturers LIST]
   (root; builds nothing: run `cargo build --release -p control --bins` first)
 
 The capture: 50,000 radiotap data frames from 2,000 transmitters (25 frames each, spread
@@ -75,10 +84,35 @@ def write_filters(work, blocked):
     path = os.path.join(work, "filter-%d.json" % blocked)
     with open(path, "w") as f:
         json.dump(doc, f)
-    expr = None
+    exprs = {"tun": None, "veth": None}
     if blocked:
-        expr = "not (" + " or ".join("wlan addr2 " + fmt(mac(i)) for i in range(blocked)) + ")"
-    return path, expr
+        exprs["tun"] = "not (" + " or ".join("wlan addr2 " + fmt(mac(i))
+                                             for i in range(blocked)) + ")"
+        # addr2 at 10 (radiotap) + 10; the veth's link type is Ethernet, so by offset.
+        exprs["veth"] = "not (" + " or ".join(
+            "(ether[20:4] = 0x%08x and ether[24:2] = 0x%04x)" % (
+                struct.unpack(">I", mac(i)[:4])[0], struct.unpack(">H", mac(i)[4:])[0])
+            for i in range(blocked)) + ")"
+    # bpfc: X = the radiotap length (little-endian), M[0]/M[1] = addr2's first 4 and last 2
+    # bytes, then per term: equal to both, drop; end: keep the whole frame.
+    asm = ["ldb [3]", "lsh #8", "tax", "ldb [2]", "add x", "tax",
+           "ld [x + 10]", "st M[0]", "ldh [x + 14]", "st M[1]"]
+    for i in range(blocked):
+        hi, lo = struct.unpack(">I", mac(i)[:4])[0], struct.unpack(">H", mac(i)[4:])[0]
+        asm += ["t%d: ld M[0]" % i, "jne #0x%08x, t%d" % (hi, i + 1), "ld M[1]",
+                "jne #0x%04x, t%d" % (lo, i + 1), "ret #0"]
+    asm.append("t%d: ret #-1" % blocked)
+    src = os.path.join(work, "filter-%d.bpfc" % blocked)
+    with open(src, "w") as f:
+        f.write("\n".join(asm) + "\n")
+    bpf = os.path.join(work, "filter-%d.bpf" % blocked)
+    with open(bpf, "w") as f:
+        r = subprocess.run(["bpfc", "-i", src], stdout=f, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        # Classic BPF's limit (4,096 instructions): netsniff-ng cannot filter this at all.
+        bpf = "bpfc refused the filter (%d instructions): %s" % (
+            len(asm), r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
+    return path, exprs, bpf
 
 
 def cpu_total():
@@ -101,9 +135,11 @@ def sh(*args, **kw):
     return subprocess.run(args, check=False, capture_output=True, text=True, **kw)
 
 
-def trial(work, cap, pcap, blocked, filt, expr, order, secs):
+def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs):
+    dev = "rt0" if iface == "tun" else "vb"
+    mode = ["tun", "--name", "rt0"] if iface == "tun" else ["veth", "--iface", "va"]
     inj = subprocess.Popen(
-        ["ip", "netns", "exec", NS, os.path.join(REL, "airsift-inject"), "tun", "--name", "rt0",
+        ["ip", "netns", "exec", NS, os.path.join(REL, "airsift-inject"), *mode,
          "--pcap", pcap, "--loop", "--duration", str(secs), "--wait-start"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert inj.stdout.readline().strip() == "ready"
@@ -113,19 +149,27 @@ def trial(work, cap, pcap, blocked, filt, expr, order, secs):
     proc = None
     note = ""
     if cap.startswith("airsift"):
-        kf = "on" if cap == "airsift-kernel" else "off"
+        kf = "on" if cap.endswith("-kernel") else "off"
+        kind = "afxdp" if "afxdp" in cap else "tpacket"
         proc = subprocess.Popen(
             ["ip", "netns", "exec", NS, os.path.join(REL, "airsift"), "run", "--source",
-             "tpacket:rt0", "--log-dir", out, "--state-dir", os.path.join(work, "state"),
-             "--no-api", "--json", "--filter", filt, "--kernel-filter", kf],
+             "%s:%s" % (kind, dev), "--link-type", "radiotap", "--log-dir", out,
+             "--state-dir", os.path.join(work, "state"), "--no-api", "--json", "--filter", filt,
+             "--kernel-filter", kf],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2)
     elif cap == "tcpdump":
-        args = ["ip", "netns", "exec", NS, "tcpdump", "-B", "65536", "-i", "rt0", "-w",
+        args = ["ip", "netns", "exec", NS, "tcpdump", "-B", "65536", "-i", dev, "-w",
                 os.path.join(out, "cap.pcap")]
         if expr:
             args.append(expr)
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+    elif cap == "netsniff-ng":
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", NS, "netsniff-ng", "--in", dev, "--out",
+             os.path.join(out, "cap.pcap"), "--silent", "--ring-size", "64MiB", "--filter", bpf],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2)
     c0, t0 = cpu_total(), (proc_ticks(proc.pid) if proc else 0)
     inj.stdin.write("go\n")
@@ -146,8 +190,9 @@ def trial(work, cap, pcap, blocked, filt, expr, order, secs):
         else:
             kept = int(sh("capinfos", "-c", "-M", os.path.join(out, "cap.pcap")).stdout
                        .split("Number of packets:")[1].split()[0].replace(",", ""))
-            for l in se.splitlines():
-                if "dropped by kernel" in l or "failed" in l.lower():
+            for l in (se + so).splitlines():
+                if ("dropped by kernel" in l or "failed" in l.lower() or "error" in l.lower()
+                        or "drop" in l.lower()):
                     note += l.strip() + "; "
     inj.stdin.close()
     ie = inj.stderr.read()
@@ -167,7 +212,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=float, default=5)
     ap.add_argument("--blocked", default="0 100 1000")
-    ap.add_argument("--capturers", default="none airsift-user airsift-kernel tcpdump")
+    ap.add_argument("--ifaces", default="tun veth")
+    ap.add_argument("--capturers", default="none airsift-user airsift-kernel airsift-afxdp "
+                    "airsift-afxdp-kernel tcpdump netsniff-ng")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
@@ -178,32 +225,54 @@ def main():
     work = tempfile.mkdtemp(prefix="airsift-bench-kf.")
     sh("ip", "netns", "del", NS)
     subprocess.run(["ip", "netns", "add", NS], check=True)
+    # The lab veth: va (the injector's) and vb (the capturers'), up, MTU 9000, IPv6 off.
+    sh("ip", "netns", "exec", NS, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1")
+    sh("ip", "netns", "exec", NS, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1")
+    subprocess.run(["ip", "-n", NS, "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+                   check=True)
+    for d in ("va", "vb"):
+        subprocess.run(["ip", "-n", NS, "link", "set", d, "mtu", "9000", "up"], check=True)
     try:
         pcap = os.path.join(work, "gen.pcap")
         order = make_capture(pcap)
         rows = []
-        for blocked in [int(x) for x in a.blocked.split()]:
-            filt, expr = write_filters(work, blocked)
+        for iface in a.ifaces.split():
+          for blocked in [int(x) for x in a.blocked.split()]:
+            filt, exprs, bpf = write_filters(work, blocked)
             base = None
             for cap in a.capturers.split():
-                r = trial(work, cap, pcap, blocked, filt, expr, order, a.secs)
+                if "afxdp" in cap and iface != "veth":
+                    continue
+                if cap == "netsniff-ng" and not bpf.startswith("/"):
+                    print("| %s | %d | netsniff-ng | - | - | - | - | - | - | - | %s |"
+                          % (iface, blocked, bpf), file=sys.stderr)
+                    rows.append({"iface": iface, "blocked": blocked, "cap": cap, "skip": bpf})
+                    continue
+                r = trial(work, iface, cap, pcap, blocked, filt, exprs[iface], bpf, order,
+                          a.secs)
                 per = r["machine_ticks"] / hz / r["sent"] * 1e6
                 if cap == "none":
                     base = per
-                r["cap"], r["blocked"] = cap, blocked
+                r["cap"], r["blocked"], r["iface"] = cap, blocked, iface
                 r["machine_us"] = per
                 r["over_injector_us"] = None if base is None or cap == "none" else per - base
                 r["proc_us"] = r["proc_ticks"] / hz / r["sent"] * 1e6
                 rows.append(r)
                 print(json.dumps(r), file=sys.stderr, flush=True)
-        print("| blocked transmitters | capturer | sent (frames/s) | kept | expected | lost | "
-              "capturer CPU µs/frame | machine CPU µs/frame | over injector alone | notes |")
-        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        print("| device | blocked transmitters | capturer | sent (frames/s) | kept | expected | "
+              "lost | capturer CPU µs/frame | machine CPU µs/frame | over injector alone | "
+              "notes |")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in rows:
+            if "skip" in r:
+                print("| %s | %d | %s | - | - | - | - | - | - | - | %s |" % (
+                    r["iface"], r["blocked"], r["cap"], r["skip"]))
+                continue
             lost = "-" if r["kept"] is None else r["expected"] - r["kept"]
             over = "-" if r["over_injector_us"] is None else "%.3f" % r["over_injector_us"]
-            print("| %d | %s | %.0f | %s | %d | %s | %.3f | %.3f | %s | %s |" % (
-                r["blocked"], r["cap"], r["rate"], "-" if r["kept"] is None else r["kept"],
+            print("| %s | %d | %s | %.0f | %s | %d | %s | %.3f | %.3f | %s | %s |" % (
+                r["iface"], r["blocked"], r["cap"], r["rate"],
+                "-" if r["kept"] is None else r["kept"],
                 r["expected"], lost, r["proc_us"], r["machine_us"], over, r["note"]))
     finally:
         sh("ip", "netns", "del", NS)

@@ -295,7 +295,9 @@ mod tests {
         assert_eq!(d.kind, Some(Kind::Afxdp { queue: Some(2) }));
         assert_eq!(
             d.options.select,
-            Some(dataplane::source::afxdp::select::Selector::Udp(vec![5555, 7000]))
+            Some(dataplane::source::afxdp::select::Selector::Udp(vec![
+                5555, 7000
+            ]))
         );
         assert_eq!(d.options.name.as_deref(), Some("feeds"));
         let d = parse("pcap:/tmp/x:y.pcap").unwrap();
