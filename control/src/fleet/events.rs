@@ -110,7 +110,12 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                         from_table = rows.len() == OUTBOX_BATCH;
                         (rows, pending)
                     }
-                    Ok((Err(e), _)) => {
+                    Ok((Err(e), pending)) => {
+                        // Still pending, however long it cannot be read.
+                        fleet
+                            .counters
+                            .outbox_pending
+                            .store(pending, Ordering::Relaxed);
                         tracing::error!("fleet: cannot read the outbox: {e}");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;

@@ -388,10 +388,10 @@ impl Writer {
                 stmt.execute(params![(first + i as u64) as i64, j.bytes])?;
             }
             if outbox {
-                // The journal's own encoding: the event's JSON is built when it is published,
-                // off this thread, which every request waits on.
-                for (i, (j, subject)) in jobs.iter().zip(&subjects).enumerate() {
-                    crate::store::outbox_insert(tx, first + i as u64, subject, &j.bytes)?;
+                // A row naming the journal row, whose bytes are the event's: written once,
+                // and anything built from them is built when published, off this thread.
+                for (i, subject) in subjects.iter().enumerate() {
+                    crate::store::outbox_insert(tx, first + i as u64, subject)?;
                 }
             }
             if let Some(upto) = trim {
@@ -519,8 +519,10 @@ impl Writer {
                 for mac in &gone {
                     del.execute(params![mac])?;
                 }
+                // Rows the fleet's outbox still names stay: their bytes are what it publishes.
                 tx.execute(
-                    "DELETE FROM scan_journal WHERE seq <= ?1",
+                    "DELETE FROM scan_journal WHERE seq <= ?1
+                     AND seq NOT IN (SELECT seq FROM fleet_outbox WHERE seq <= ?1)",
                     params![upto as i64],
                 )?;
             }
