@@ -209,19 +209,9 @@ fn afxdp_with_a_udp_selector_leaves_the_hosts_traffic_alone() {
     );
     assert_eq!(totals["malformed"], 0, "{totals}");
     assert_eq!(totals["kernel_drops"], 0, "{totals}");
-    let mut log = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&logdir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        for r in CaptureFile::open(&f).unwrap().records() {
-            let r = r.unwrap();
-            assert_eq!(r.linktype, 127);
-            log.push(r.data.to_vec());
-        }
-    }
+    let records = common::logged_records(&logdir);
+    assert!(records.iter().all(|(linktype, _)| *linktype == 127));
+    let log: Vec<Vec<u8>> = records.into_iter().map(|(_, data)| data).collect();
     assert!(
         log == frames,
         "the log is not the datagrams' payloads, in order ({} logged, {} sent)",

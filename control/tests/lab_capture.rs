@@ -60,21 +60,13 @@ fn expected(cap: &Path, filter: &Path, veth: bool) -> Vec<(Vec<u8>, String)> {
 
 /// Every frame of every log file, in file order.
 fn logged(dir: &Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let mut frames = Vec::new();
-    for f in files {
-        let cap = CaptureFile::open(&f).unwrap();
-        for r in cap.records() {
-            let r = r.unwrap();
-            assert_eq!(r.linktype, 127, "log link type");
-            frames.push(r.data.to_vec());
-        }
-    }
-    frames
+    common::logged_records(dir)
+        .into_iter()
+        .map(|(linktype, data)| {
+            assert_eq!(linktype, 127, "log link type");
+            data
+        })
+        .collect()
 }
 
 fn multiset(frames: &[Vec<u8>]) -> BTreeMap<&[u8], usize> {

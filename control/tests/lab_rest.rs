@@ -105,17 +105,10 @@ fn blocking_over_rest_takes_effect_from_the_replied_generation() {
     let totals: serde_json::Value = serde_json::from_str(s.stop().trim()).unwrap();
     assert_eq!(totals["log_frames"], 2 * frames.len() as u64 - from_station);
     // The log: phase A whole, phase B without the station.
-    let mut log = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&logdir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    let log: Vec<Vec<u8>> = common::logged_records(&logdir)
+        .into_iter()
+        .map(|(_, data)| data)
         .collect();
-    files.sort();
-    for f in files {
-        for r in CaptureFile::open(&f).unwrap().records() {
-            log.push(r.unwrap().data.to_vec());
-        }
-    }
     let logged_from_station = log.iter().filter(|f| source(f) == Some(station)).count() as u64;
     assert_eq!(
         logged_from_station, from_station,

@@ -61,14 +61,7 @@ impl Netns {
     /// MTU 9000.
     pub fn with_veth(tag: &str) -> Netns {
         sweep_stale_namespaces();
-        let name = format!("airsift-test-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        run(Command::new("ip").args(["netns", "add", &name]));
-        let ns = Netns { name };
-        run(ns.cmd("sh").args([
-            "-c",
-            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
-        ]));
+        let ns = Netns::empty(tag);
         run(Command::new("ip").args([
             "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
         ]));
@@ -85,20 +78,26 @@ impl Netns {
     /// the local stack. Addresses: `va` 10.77.0.1/24, `vb` 10.77.0.2/24.
     pub fn with_veth_peer(tag: &str) -> (Netns, Netns) {
         let ns = Netns::with_veth(tag);
-        let name = format!("airsift-test-{tag}peer-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        run(Command::new("ip").args(["netns", "add", &name]));
-        let peer = Netns { name };
-        run(peer.cmd("sh").args([
-            "-c",
-            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
-        ]));
+        let peer = Netns::empty(&format!("{tag}peer"));
         ns.ip(&["link", "set", "va", "netns", &peer.name]);
         peer.ip(&["link", "set", "lo", "up"]);
         peer.ip(&["link", "set", "va", "mtu", "9000", "up"]);
         peer.ip(&["addr", "add", "10.77.0.1/24", "dev", "va"]);
         ns.ip(&["addr", "add", "10.77.0.2/24", "dev", "vb"]);
         (ns, peer)
+    }
+
+    /// The namespace `airsift-test-<tag>-<pid>`, new, with IPv6 off.
+    fn empty(tag: &str) -> Netns {
+        let name = format!("airsift-test-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        run(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns { name };
+        run(ns.cmd("sh").args([
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
+        ]));
+        ns
     }
 
     /// `ip -n NS ARGS...`, which must succeed.
@@ -341,6 +340,25 @@ pub fn tshark_frames(file: &Path) -> u64 {
 }
 
 /// A fresh empty directory under the target directory, removed first if it exists.
+/// Every record of every capture file in `dir` (a log directory), in file-name order: link
+/// type and bytes.
+pub fn logged_records(dir: &Path) -> Vec<(u32, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let cap = dataplane::capfile::CaptureFile::open(&f).unwrap();
+        for r in cap.records() {
+            let r = r.unwrap();
+            out.push((r.linktype, r.data.to_vec()));
+        }
+    }
+    out
+}
+
 pub fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("airsift-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
