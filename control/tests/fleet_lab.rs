@@ -33,6 +33,11 @@ fn skip(test: &str) -> bool {
 /// `airsift run` in the fleet, capturing a pcap file in a loop (so "keeps capturing" can be
 /// checked), with host id `id`.
 fn host(dir: &Path, urls: &str, id: &str) -> ApiServer {
+    host_with(dir, urls, id, &[])
+}
+
+/// [`host`] with further arguments.
+fn host_with(dir: &Path, urls: &str, id: &str, extra: &[&str]) -> ApiServer {
     let cap = common::capture("rt_wltrace_trace-bigendian-5ghz.pcap");
     let args: Vec<String> = [
         "run",
@@ -50,6 +55,7 @@ fn host(dir: &Path, urls: &str, id: &str) -> ApiServer {
         id,
     ]
     .iter()
+    .chain(extra)
     .map(|s| s.to_string())
     .collect();
     ApiServer::start_args(dir, &args)
@@ -473,27 +479,12 @@ fn scan_events_compact_or_json_and_large_requests_in_parts() {
     let cluster = NatsCluster::start("format", 1);
     let urls = cluster.urls();
     let compact = host(&common::scratch("fleet-compact"), &urls, "compact");
-    let dir = common::scratch("fleet-json");
-    let cap = common::capture("rt_wltrace_trace-bigendian-5ghz.pcap");
-    let args: Vec<String> = [
-        "run",
-        "--source",
-        &format!("pcap:{}", cap.display()),
-        "--state-dir",
-        &dir.display().to_string(),
-        "--listen",
-        "127.0.0.1:0",
-        "--nats",
+    let json_host = host_with(
+        &common::scratch("fleet-json"),
         &urls,
-        "--host-id",
         "json",
-        "--fleet-scan-format",
-        "json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let json_host = ApiServer::start_args(&dir, &args);
+        &["--fleet-scan-format", "json"],
+    );
     for h in [&compact, &json_host] {
         wait_for("connected", || status(h)["fleet"] == "connected");
         let small = batch(

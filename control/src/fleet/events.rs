@@ -94,9 +94,9 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                 }
             }
         }
-        let rows = match local.outbox.take(cursor, OUTBOX_BATCH) {
-            Next::Rows(rows) if !from_table => (rows, local.outbox.pending_after(cursor)),
-            Next::Idle if !from_table => (Vec::new(), 0),
+        let (rows, pending) = match local.outbox.take(cursor, OUTBOX_BATCH) {
+            Next::Rows(rows) if !from_table => (Ok(rows), local.outbox.pending_after(cursor)),
+            Next::Idle if !from_table => (Ok(Vec::new()), 0),
             _ => {
                 let store = local.store.clone();
                 let read = tokio::task::spawn_blocking(move || {
@@ -104,31 +104,30 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
                     (rows, store.outbox_count_after(cursor).unwrap_or(0))
                 })
                 .await;
-                match read {
-                    Ok((Ok(rows), pending)) => {
-                        // In step with the table: what follows comes from memory.
-                        from_table = rows.len() == OUTBOX_BATCH;
-                        (rows, pending)
-                    }
-                    Ok((Err(e), pending)) => {
-                        // Still pending, however long it cannot be read.
-                        fleet
-                            .counters
-                            .outbox_pending
-                            .store(pending, Ordering::Relaxed);
-                        tracing::error!("fleet: cannot read the outbox: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                    Err(_) => return,
+                let Ok((rows, pending)) = read else {
+                    return;
+                };
+                if let Ok(rows) = &rows {
+                    // In step with the table once a read finds its end: what follows comes
+                    // from memory.
+                    from_table = rows.len() == OUTBOX_BATCH;
                 }
+                (rows, pending)
             }
         };
-        let (rows, pending) = rows;
+        // Still pending, also while the outbox cannot be read.
         fleet
             .counters
             .outbox_pending
             .store(pending, Ordering::Relaxed);
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("fleet: cannot read the outbox: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
         let Some(last) = rows.last().map(|r| r.seq) else {
             tokio::time::sleep(OUTBOX_POLL).await;
             continue;
@@ -137,10 +136,9 @@ pub(super) async fn publish_outbox(fleet: Arc<Fleet>, js: jetstream::Context, lo
             Some(m) if m > 0 => m,
             _ => DEFAULT_MAX_PAYLOAD,
         };
+        let (host, format) = (fleet.host_id(), fleet.config.scan_format);
         let mut acks: Vec<(u64, bool, PublishAckFuture)> = Vec::with_capacity(rows.len());
         'rows: for r in rows {
-            let host = fleet.host_id();
-            let format = fleet.config.scan_format;
             for m in scan_messages(host, r.seq, r.payload, format, max_payload) {
                 let msg = jetstream::message::PublishMessage::build()
                     .payload(m.payload.into())

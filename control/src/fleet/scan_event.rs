@@ -71,18 +71,16 @@ pub fn scan_messages(
     max_payload: usize,
 ) -> Vec<ScanMessage> {
     let limit = max_payload.saturating_sub(HEADER_ROOM).max(HEADER_ROOM);
-    let whole = match format {
-        ScanFormat::Compact if journaled.len() <= limit => Some(journaled.clone()),
-        ScanFormat::Compact => None,
-        ScanFormat::Json => {
-            Some(scan_json(host, seq, None, &journaled)).filter(|j| j.len() <= limit)
-        }
-    };
-    let bodies = match whole {
-        Some(body) => vec![body],
-        None => match codec::decode_batch(&journaled) {
-            Ok(batch) => split(host, seq, &batch, format, limit),
-            // Unreadable (not expected: the journal wrote it): sent as it is.
+    let bodies = match format {
+        ScanFormat::Compact if journaled.len() <= limit => vec![journaled],
+        _ => match codec::decode_batch(&journaled) {
+            Ok(batch) => (format == ScanFormat::Json)
+                .then(|| scan_event(host, seq, None, &batch))
+                .filter(|j| j.len() <= limit)
+                .map_or_else(|| split(host, seq, &batch, format, limit), |j| vec![j]),
+            // Unreadable (not expected: the journal wrote it): sent as it is, or as the JSON
+            // that says so.
+            Err(_) if format == ScanFormat::Json => vec![scan_json(host, seq, None, &journaled)],
             Err(_) => vec![journaled],
         },
     };

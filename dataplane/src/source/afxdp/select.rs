@@ -96,10 +96,14 @@ pub(super) fn load(ports: &[u16]) -> io::Result<SelectProgram> {
     for &p in ports {
         sys::set_byte(loaded.map("udp_ports")?, u32::from(p), 1)?;
     }
-    let mut maps = loaded.maps.into_iter().map(|(_, fd)| fd);
-    let (Some(xsks_map), Some(_ports)) = (maps.next(), maps.next()) else {
-        unreachable!("load returns the maps asked for, in order");
-    };
+    // The program holds the port array; only the XSKMAP (asked for first) is kept, to add
+    // sockets to.
+    let xsks_map = loaded
+        .maps
+        .into_iter()
+        .next()
+        .map(|(_, fd)| fd)
+        .expect("load returns the maps asked for, in order");
     let program = loaded
         .programs
         .into_iter()
