@@ -49,6 +49,7 @@ pub struct FileConfig {
     pub xdp_coalesce_us: Option<u64>,
     /// `on` or `off`.
     pub kernel_filter: Option<String>,
+    pub kernel_filter_capacity: Option<u32>,
     pub pass_malformed: Option<bool>,
     pub listen: Option<String>,
     pub no_api: Option<bool>,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use dataplane::capfile::CaptureFile;
 use dataplane::filter::{Action, Block, FilterModel, FilterTable, PHY_80211};
-use dataplane::kfilter::{KernelFilter, KernelPrograms, XdpFilterProgram};
+use dataplane::kfilter::{Capacity, KernelFilter, KernelPrograms, XdpFilterProgram};
 use dataplane::verdict::{judge_dlt, Verdict};
 use dataplane::wire::{LayoutMemo, MacAddr, MacTerm};
 
@@ -283,7 +283,7 @@ struct Programs {
 
 impl Programs {
     fn load() -> Programs {
-        let kf = KernelFilter::load().expect("loading the kernel filter");
+        let kf = KernelFilter::load(Capacity::DEFAULT).expect("loading the kernel filter");
         let progs = Arc::clone(kf.programs());
         let xdp_rt = progs.xdp_program(127).expect("XDP program (radiotap)");
         let xdp_wl = progs.xdp_program(105).expect("XDP program (802.11)");
@@ -444,6 +444,114 @@ fn more_masks_than_maps_pass_everything_up_and_recover() {
     assert!(exact > 1000 && drops > 1000, "{exact} exact, {drops} drops");
 }
 
+/// A data frame (no DS) from `src` to `dst`, behind an 8-byte radiotap header.
+fn data_frame(src: u64, dst: u64) -> Vec<u8> {
+    let mut frame = vec![0u8, 0, 8, 0, 0, 0, 0, 0];
+    frame.extend_from_slice(&[0x08, 0x00, 0, 0]); // data, no DS: A1 dst, A2 src, A3 bssid
+    push_mac(&mut frame, dst);
+    push_mac(&mut frame, src);
+    push_mac(&mut frame, 0x0200_0000_0001);
+    frame.extend_from_slice(&[0; 2]);
+    frame
+}
+
+/// A filter larger than the maps' default size: the maps are sized from the table, and each
+/// one-term change (made with `FilterModel::recompile`, as the control plane makes them)
+/// writes one key, after which the program judges the changed address and its neighbours
+/// exactly as user space does. A filter past the capacity is refused with a reason and
+/// leaves the program passing everything up.
+#[test]
+fn one_term_changes_to_a_large_filter_write_one_key() {
+    need_root!();
+    const TERMS: u64 = 300_000;
+    let base = 0x02a5_0000_0000u64;
+    let mut m = FilterModel::new("k", "");
+    m.set_terms(
+        PHY_80211,
+        Block::Source,
+        (0..TERMS).map(|i| {
+            (
+                MacTerm::exact(MacAddr::from_u64(base + i * 2)),
+                Action::Block,
+            )
+        }),
+    );
+    m.set_terms(
+        PHY_80211,
+        Block::Any,
+        [(
+            MacTerm::masked(
+                MacAddr::from_u64(0x0bb0_0000_0000),
+                MacAddr::from_u64(0xffff_0000_0000),
+            ),
+            Action::Block,
+        )],
+    );
+    let mut table = Arc::new(m.compile());
+    assert!(Capacity::for_table(&table, Capacity::DEFAULT).exact >= 2 * TERMS as u32);
+    let mut kf = KernelFilter::load(Capacity::for_table(&table, Capacity::DEFAULT)).unwrap();
+    let progs = Arc::clone(kf.programs());
+    let first = kf.sync(&table).unwrap();
+    assert!(first.usable, "{:?}", kf.state());
+    assert_eq!(first.writes, TERMS as usize + 1);
+    let judged = |table: &FilterTable, src: u64| {
+        let f = data_frame(src, 0x0011_2233_4455);
+        let user = judge_dlt(table, &mut LayoutMemo::default(), &f, 127, true);
+        (progs.test_socket(127, &f).unwrap(), user == Verdict::Block)
+    };
+    let mut rng = Rng(0x5eed_0fc4_a6e5);
+    for i in 0..200u64 {
+        // Alternately add an odd address (never in the filter) and remove an even one.
+        let (term, add) = if i % 2 == 0 {
+            (base + 2 * rng.below(TERMS) + 1, true)
+        } else {
+            (base + 2 * rng.below(TERMS), false)
+        };
+        let t = MacTerm::exact(MacAddr::from_u64(term));
+        if add {
+            m.set_terms(PHY_80211, Block::Source, [(t, Action::Block)]);
+        } else {
+            m.remove_terms(PHY_80211, Block::Source, [t]);
+        }
+        let next = Arc::new(m.recompile(&table, &[t]));
+        let report = kf.sync(&next).unwrap();
+        assert_eq!((report.writes, report.usable), (1, true), "change {i}");
+        for a in [term, term + 1, term.wrapping_sub(1), 0x0bb0_1234_5678] {
+            let (kernel, user) = judged(&next, a);
+            assert_eq!(kernel, user, "change {i}, address {a:012x}");
+            if a == term || a == 0x0bb0_1234_5678 {
+                assert_eq!(user, add || a != term, "change {i}, address {a:012x}");
+            }
+        }
+        table = next;
+    }
+    // Past the capacity: refused, and the program passes everything up, saying why.
+    let cap = kf.capacity().exact as u64;
+    m.set_terms(
+        PHY_80211,
+        Block::Destination,
+        (0..cap).map(|i| {
+            (
+                MacTerm::exact(MacAddr::from_u64(0x0c00_0000_0000 + i)),
+                Action::Block,
+            )
+        }),
+    );
+    let over = Arc::new(m.compile());
+    let report = kf.sync(&over).unwrap();
+    assert!(!report.usable);
+    let reason = kf.state().reason.unwrap();
+    assert!(
+        reason.contains("exact terms") && reason.contains("--kernel-filter-capacity"),
+        "{reason}"
+    );
+    assert!(!judged(&over, base).0, "the program passes everything up");
+    // Back under it: the maps still hold the last table that fitted, so this is a delta.
+    let report = kf.sync(&table).unwrap();
+    assert_eq!((report.writes, report.usable), (0, true));
+    assert!(judged(&table, base).0);
+}
+
 struct StopOnDrop<'a>(&'a AtomicBool);
 
 impl Drop for StopOnDrop<'_> {
@@ -486,7 +594,7 @@ fn swaps_are_atomic_for_the_program() {
     };
     let a = table(Block::Source, src);
     let b = table(Block::Destination, dst);
-    let mut kf = KernelFilter::load().unwrap();
+    let mut kf = KernelFilter::load(Capacity::DEFAULT).unwrap();
     let progs = Arc::clone(kf.programs());
     kf.sync(&a).unwrap();
     let stop = AtomicBool::new(false);
@@ -542,7 +650,7 @@ fn swaps_are_atomic_for_the_program() {
 #[ignore = "a measurement, not a check"]
 fn socket_filter_run_time() {
     need_root!();
-    let mut kf = KernelFilter::load().unwrap();
+    let mut kf = KernelFilter::load(Capacity::DEFAULT).unwrap();
     let progs = Arc::clone(kf.programs());
     let file = CaptureFile::open(
         &std::path::Path::new(CAPTURES).join("rt_aircrack_test1_multins-fcs.pcap"),

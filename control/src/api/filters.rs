@@ -52,6 +52,16 @@ fn applied(what: String, a: Applied, extra: Option<(&str, Value)>) -> HttpRespon
     if let Some((k, v)) = extra {
         m.insert(k.into(), v);
     }
+    let us = |d: std::time::Duration| Value::from(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    m.insert(
+        "airsift.packetfilter.apply".into(),
+        serde_json::json!({
+            "store_us": us(a.cost.store),
+            "table_us": us(a.cost.table),
+            "kernel_us": us(a.cost.kernel),
+            "kernel_writes": a.cost.kernel_writes,
+        }),
+    );
     reply::command_ok(what, m)
 }
 

@@ -330,10 +330,7 @@ async fn run(
     let changed = |id: &str, r: Result<HttpResponse, ApiError>| {
         if r.is_ok() {
             state.metrics.filter_changes.fetch_add(1, Ordering::Relaxed);
-            let generation = reg
-                .status(id)
-                .and_then(|d| d["airsift.packetfilter.generation"].as_u64())
-                .unwrap_or(0);
+            let generation = reg.generation(id).unwrap_or(0);
             state.messages.tell_or_raise(
                 crate::messages::MSGFLAG_INFO,
                 crate::alerts::builtin::FILTER_CHANGE.0,

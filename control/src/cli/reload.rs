@@ -100,6 +100,7 @@ fn restart_needed(now: &Settings, new: &Settings, notes: &mut Vec<Note>) {
         xdp_attach,
         xdp_coalesce_us,
         kernel_filter,
+        kernel_filter_capacity,
         pace,
         repeat,
         pass_malformed,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use dataplane::filter::{FilterHandle, FilterTable};
-use dataplane::kfilter::{KernelFilter, KernelMirror};
+use dataplane::kfilter::{Capacity, KernelFilter, KernelMirror};
 use dataplane::plane::Dataplane;
 use dataplane::sink::thread::SinkReport;
 use dataplane::track::{TableSize, TrackHub};
@@ -122,6 +122,12 @@ pub struct RunArgs {
     /// [default: off]
     #[arg(long, value_name = "on|off")]
     pub kernel_filter: Option<String>,
+    /// Exact terms the kernel filter's map holds (masked maps hold a sixteenth, at least
+    /// 4,096); raised at start to twice what the stored filter needs. Maps cannot grow while
+    /// running: past this the kernel filter passes everything up and says so.
+    /// [default: 65536]
+    #[arg(long, value_name = "N")]
+    pub kernel_filter_capacity: Option<u32>,
     /// Write malformed frames to the sinks too (they never match a filter term).
     #[arg(long)]
     pub pass_malformed: bool,
@@ -209,6 +215,7 @@ pub(crate) struct Settings {
     pub(crate) xdp_attach: String,
     pub(crate) xdp_coalesce_us: u64,
     pub(crate) kernel_filter: String,
+    pub(crate) kernel_filter_capacity: u32,
     pub(crate) pass_malformed: bool,
     pub(crate) listen: Option<String>,
     pub(crate) state_dir: PathBuf,
@@ -287,6 +294,10 @@ impl Settings {
                 .kernel_filter
                 .or(f.kernel_filter)
                 .unwrap_or_else(|| "off".into()),
+            kernel_filter_capacity: a
+                .kernel_filter_capacity
+                .or(f.kernel_filter_capacity)
+                .unwrap_or(1 << 16),
             pass_malformed: a.pass_malformed || f.pass_malformed.unwrap_or(false),
             listen: if no_api {
                 None
@@ -417,7 +428,7 @@ impl Settings {
 
 /// Loads the kernel filter and makes it follow the capture filter; where it cannot load
 /// (an old kernel, no CAP_BPF), says why and returns None: capture filters in user space.
-fn load_kernel_filter(filters: &Arc<FilterHandle>) -> Option<Arc<KernelMirror>> {
+fn load_kernel_filter(filters: &Arc<FilterHandle>, exact: u32) -> Option<Arc<KernelMirror>> {
     use crate::privilege::{Cap, Caps};
     if !Caps::current().has(Cap::Bpf) {
         eprintln!(
@@ -427,7 +438,11 @@ fn load_kernel_filter(filters: &Arc<FilterHandle>) -> Option<Arc<KernelMirror>> 
         );
         return None;
     }
-    match KernelFilter::load() {
+    let at_least = Capacity {
+        exact,
+        masked: (exact / 16).max(Capacity::DEFAULT.masked),
+    };
+    match KernelFilter::load(Capacity::for_table(&filters.load(), at_least)) {
         Ok(k) => {
             let mirror = Arc::new(KernelMirror::new(k));
             filters.add_mirror(mirror.clone());
@@ -511,7 +526,7 @@ pub fn run(args: RunArgs) -> Result<std::process::ExitCode> {
         )),
     };
     let kernel_filter = (st.kernel_filter == "on")
-        .then(|| load_kernel_filter(&filters))
+        .then(|| load_kernel_filter(&filters, st.kernel_filter_capacity))
         .flatten();
     let names = dataplane::sink::SourceNames::default();
     let log = super::reload::log_config(&st, &names);

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-pub use filters::StoredFilter;
+pub use filters::{StoredFilter, StoredTerm, TermChange};
 pub use keys::ApiKeyRecord;
 pub use schema::SUPPORTED_VERSION;
 pub use sources::StoredSource;
@@ -644,9 +644,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 8,
+            tables, 9,
             "filters, api_keys, settings, the scan journal, devices and sources, capture \
-             sources, the fleet's outbox"
+             sources, the fleet's outbox, the filters' terms"
         );
     }
 

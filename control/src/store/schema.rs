@@ -67,6 +67,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         payload BLOB NOT NULL
     );
     "#,
+    // 5: packet filter terms, one row per term, so that a change writes what it changes;
+    // `filters.doc` then holds the document without terms (control/src/store/filters.rs).
+    // Filters stored by earlier versions keep their terms in `doc` until their first load.
+    r#"
+    CREATE TABLE filter_terms (
+        filter TEXT NOT NULL,
+        phy    TEXT NOT NULL,
+        block  INTEGER NOT NULL,
+        mask   INTEGER NOT NULL,
+        value  INTEGER NOT NULL,
+        blocks INTEGER NOT NULL,
+        PRIMARY KEY (filter, phy, block, mask, value)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build reads and writes.

@@ -95,6 +95,20 @@ impl FilterModel {
     /// The status document, with the generation the workers apply. Every phy shows all five
     /// blocks, even empty ones, as Kismet does.
     pub fn to_status_doc(&self, generation: u64) -> Value {
+        self.document(Some(generation))
+    }
+
+    /// The status document with every block empty and no generation: what the store keeps
+    /// beside one row per term (and the generation in a column of its own), so that a change
+    /// to one term does not rewrite the whole filter. Reading it back gives the filter's id,
+    /// description, default and phys.
+    pub fn to_header_doc(&self) -> Value {
+        self.document(None)
+    }
+
+    /// The status document, or with `None` the header document.
+    fn document(&self, generation: Option<u64>) -> Value {
+        let with_terms = generation.is_some();
         let phys: Map<String, Value> = self
             .phys()
             .map(|phy| {
@@ -103,6 +117,7 @@ impl FilterModel {
                     .map(|b| {
                         let terms: Map<String, Value> = self
                             .terms(phy, b)
+                            .take(if with_terms { usize::MAX } else { 0 })
                             .map(|(t, a)| (t.to_string(), action_number(a)))
                             .collect();
                         (block_key(b), Value::Object(terms))
@@ -117,7 +132,9 @@ impl FilterModel {
         doc.insert(TYPE.into(), Value::from(TYPE_NAME));
         doc.insert(DEFAULT.into(), action_number(self.default));
         doc.insert(BLOCKS_BY_PHY.into(), Value::Object(phys));
-        doc.insert(GENERATION.into(), Value::from(generation));
+        if let Some(generation) = generation {
+            doc.insert(GENERATION.into(), Value::from(generation));
+        }
         Value::Object(doc)
     }
 

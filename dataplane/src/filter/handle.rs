@@ -14,8 +14,18 @@ use super::table::FilterTable;
 /// Something that follows every table the handle publishes, in publication order: the kernel
 /// filter's maps ([`crate::kfilter::KernelMirror`]).
 pub trait TableMirror: Send + Sync {
-    /// Called under the publishers' lock, after the workers' table was swapped.
-    fn mirror(&self, table: &Arc<FilterTable>);
+    /// Called under the publishers' lock, after the workers' table was swapped. Returns
+    /// how many writes it made (map keys, for the kernel filter).
+    fn mirror(&self, table: &Arc<FilterTable>) -> usize;
+}
+
+/// What following one published table cost the mirrors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mirrored {
+    /// Time spent in every mirror's [`TableMirror::mirror`].
+    pub elapsed: std::time::Duration,
+    /// Writes they made.
+    pub writes: usize,
 }
 
 /// The current table of one filter, shared by the control plane and every worker.
@@ -67,11 +77,18 @@ impl FilterHandle {
         generation
     }
 
-    fn store(current: &ArcSwap<FilterTable>, mirrors: &[Arc<dyn TableMirror>], table: FilterTable) {
+    fn store(
+        current: &ArcSwap<FilterTable>,
+        mirrors: &[Arc<dyn TableMirror>],
+        table: FilterTable,
+    ) -> Mirrored {
         let table = Arc::new(table);
         current.store(Arc::clone(&table));
-        for m in mirrors {
-            m.mirror(&table);
+        let start = std::time::Instant::now();
+        let writes = mirrors.iter().map(|m| m.mirror(&table)).sum();
+        Mirrored {
+            elapsed: start.elapsed(),
+            writes,
         }
     }
 
@@ -82,20 +99,21 @@ impl FilterHandle {
             .publishers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        mirror.mirror(&self.current.load_full());
+        let _ = mirror.mirror(&self.current.load_full());
         mirrors.push(mirror);
     }
 
     /// Makes `table` current as `generation`, which the caller chose: a fleet's filters take
     /// the generation the shared store gave the change, the same on every host (a host that
-    /// joins a fleet may so go back to a lower number, once).
-    pub fn publish_as(&self, mut table: FilterTable, generation: u64) {
+    /// joins a fleet may so go back to a lower number, once). Returns what the mirrors spent
+    /// following it.
+    pub fn publish_as(&self, mut table: FilterTable, generation: u64) -> Mirrored {
         let mirrors = self
             .publishers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         table.set_generation(generation);
-        Self::store(&self.current, &mirrors, table);
+        Self::store(&self.current, &mirrors, table)
     }
 
     /// The generation of the current table.

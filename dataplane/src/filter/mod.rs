@@ -6,12 +6,13 @@
 //! loaded from a [`FilterHandle`] once per batch, so a filter change never stalls a frame.
 
 mod doc;
+mod group;
 mod handle;
 mod model;
 mod prefilter;
 mod table;
 
 pub use doc::{DocError, GENERATION};
-pub use handle::{FilterHandle, TableMirror};
+pub use handle::{FilterHandle, Mirrored, TableMirror};
 pub use model::{parse_action, Action, Block, FilterModel, UnknownBlock, PHY_80211};
 pub use table::{FilterTable, TableGroup};

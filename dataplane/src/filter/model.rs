@@ -236,6 +236,13 @@ impl FilterModel {
             .flat_map(move |p| p.blocks[block.index()].iter().map(|(t, a)| (*t, *a)))
     }
 
+    /// What `term` does in one block of one phy, if the block has it.
+    pub fn action(&self, phy: &str, block: Block, term: MacTerm) -> Option<Action> {
+        self.phys.get(phy)?.blocks[block.index()]
+            .get(&term)
+            .copied()
+    }
+
     /// Terms over every phy and block.
     pub fn term_count(&self) -> usize {
         self.phys
@@ -243,6 +250,24 @@ impl FilterModel {
             .flat_map(|p| p.blocks.iter())
             .map(BTreeMap::len)
             .sum()
+    }
+
+    /// Forgets a phy that has no terms (taking back a change that created it); false, and
+    /// nothing done, when it has terms.
+    pub fn drop_empty_phy(&mut self, phy: &str) -> bool {
+        let empty = self
+            .phys
+            .get(phy)
+            .is_some_and(|p| p.blocks.iter().all(BTreeMap::is_empty));
+        if empty {
+            self.phys.remove(phy);
+        }
+        empty
+    }
+
+    /// Whether the filter has this phy (it shows in the status document, maybe empty).
+    pub fn has_phy(&self, phy: &str) -> bool {
+        self.phys.contains_key(phy)
     }
 
     /// The phys that have (or had) terms, in name order.

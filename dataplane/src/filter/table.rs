@@ -4,30 +4,24 @@
 //! once. The decision costs at most one hash probe per distinct mask per address role, whatever
 //! the number of terms: exact terms of all five blocks share one map, masked terms share one map
 //! per mask, and each map entry says in two bytes which blocks hold that term and what it does.
-//! A [`Prefilter`] in front of each map turns most misses into a single bit test.
+//! A prefilter in front of each map turns most misses into a single bit test. Each mask's map
+//! is split into shards that successive tables share ([`MaskGroup`]), so a change costs the
+//! keys it touches.
 
 use std::cmp::Reverse;
 use std::fmt;
 
 use rustc_hash::FxHashMap;
 
+use super::group::{Entry, MaskGroup};
 use super::model::{Action, Block, FilterModel, PHY_80211};
-use super::prefilter::Prefilter;
-use crate::wire::{Addresses, MacAddr};
+use crate::wire::{Addresses, MacAddr, MacTerm};
 
 /// Bit of the `any` block in the per-entry and per-group block sets.
 const ANY: u8 = 1 << Block::Any.index();
 
 const fn bit(b: Block) -> u8 {
     1 << b.index()
-}
-
-/// What one address value (under one mask) means in each block: bit `b` of `present` is set
-/// when block `b` has a term there, and bit `b` of `blocks` when that term blocks.
-#[derive(Clone, Copy, Debug, Default)]
-struct Entry {
-    present: u8,
-    blocks: u8,
 }
 
 impl Entry {
@@ -37,21 +31,14 @@ impl Entry {
     }
 }
 
-/// The terms sharing one mask, keyed by their (masked) value.
-struct MaskGroup {
-    mask: u64,
-    /// Union of the entries' `present` bits: lets a role skip a mask its block never uses.
-    blocks: u8,
-    /// Answers most misses before the map is touched.
-    prefilter: Prefilter,
-    entries: FxHashMap<u64, Entry>,
-}
-
-/// An immutable filter compiled for the dataplane; see [`FilterTable::decide`].
+/// An immutable filter compiled for the dataplane; see [`FilterTable::decide`]. Cloning one
+/// is cheap (its groups' shards are shared), which is how a change makes the next table
+/// ([`FilterModel::recompile`]).
 ///
 /// Exact terms are the group whose mask is all ones. Groups are sorted by precedence (more mask
 /// bits first; equal counts, larger mask first), so the exact group comes first and, for each
 /// block, the first group with a matching entry holds the winning term.
+#[derive(Clone)]
 pub struct FilterTable {
     default: Action,
     groups: Box<[MaskGroup]>,
@@ -139,11 +126,7 @@ impl FilterTable {
             if g.blocks & want == 0 {
                 continue;
             }
-            let key = addr & g.mask;
-            if !g.prefilter.may_contain(key) {
-                continue;
-            }
-            let Some(&e) = g.entries.get(&key) else {
+            let Some(e) = g.get(addr & g.mask) else {
                 continue;
             };
             let hit = e.present & want;
@@ -181,26 +164,39 @@ impl<'a> TableGroup<'a> {
 
     /// Number of distinct masked values.
     pub fn len(&self) -> usize {
-        self.group.entries.len()
+        self.group.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.group.entries.is_empty()
+        self.group.len() == 0
     }
 
     /// Each masked value with the blocks that have a term there (`present`) and those of them
     /// whose term blocks (`blocks`): the two bytes of the decision's entries.
     pub fn entries(&self) -> impl Iterator<Item = (u64, [u8; 2])> + 'a {
-        self.group
-            .entries
-            .iter()
-            .map(|(&k, e)| (k, [e.present, e.blocks]))
+        self.group.entries().map(|(k, e)| (k, bytes(e)))
     }
 
     /// The two bytes for `key`, if the group has it.
     pub fn get(&self, key: u64) -> Option<[u8; 2]> {
-        self.group.entries.get(&key).map(|e| [e.present, e.blocks])
+        self.group.get(key).map(bytes)
     }
+
+    /// Calls `f(key, old, new)` for each value whose two bytes differ between this group and
+    /// `newer` (same mask), reading only the parts of the groups that are not shared: after
+    /// [`FilterModel::recompile`], what the change touched.
+    pub fn diff(
+        &self,
+        newer: TableGroup<'_>,
+        mut f: impl FnMut(u64, Option<[u8; 2]>, Option<[u8; 2]>),
+    ) {
+        self.group
+            .diff(newer.group, |k, o, n| f(k, o.map(bytes), n.map(bytes)));
+    }
+}
+
+fn bytes(e: Entry) -> [u8; 2] {
+    [e.present, e.blocks]
 }
 
 impl FilterTable {
@@ -243,12 +239,11 @@ impl FilterModel {
     /// Compiles the `IEEE802.11` terms into a table; other phys are stored only. The table's
     /// generation is 0 until a [`FilterHandle`](super::FilterHandle) publishes it.
     pub fn compile(&self) -> FilterTable {
-        let mut by_mask: FxHashMap<u64, (u8, FxHashMap<u64, Entry>)> = FxHashMap::default();
+        let mut by_mask: FxHashMap<u64, FxHashMap<u64, Entry>> = FxHashMap::default();
         let mut term_count = 0;
         for block in Block::ALL {
             for (term, action) in self.terms(PHY_80211, block) {
-                let (blocks, entries) = by_mask.entry(term.mask().to_u64()).or_default();
-                *blocks |= bit(block);
+                let entries = by_mask.entry(term.mask().to_u64()).or_default();
                 let e = entries.entry(term.value().to_u64()).or_default();
                 e.present |= bit(block);
                 if action.is_block() {
@@ -257,21 +252,73 @@ impl FilterModel {
                 term_count += 1;
             }
         }
-        let mut groups: Vec<MaskGroup> = by_mask
+        let groups = by_mask
             .into_iter()
-            .map(|(mask, (blocks, mut entries))| {
-                entries.shrink_to_fit();
-                MaskGroup {
-                    mask,
-                    blocks,
-                    prefilter: Prefilter::new(entries.keys().copied()),
-                    entries,
-                }
-            })
+            .map(|(mask, entries)| MaskGroup::build(mask, entries))
             .collect();
+        FilterTable::assemble(self.default, groups, term_count)
+    }
+
+    /// The table for this model, made from `prev` (this model's table before a change) by
+    /// recomputing only the entries of the `IEEE802.11` terms in `touched`: every term the
+    /// change set, overwrote or removed, in any block. The result decides exactly as
+    /// [`FilterModel::compile`] would, and shares every part of `prev` the change did not
+    /// touch, so a one-term change costs microseconds whatever the filter's size.
+    pub fn recompile(&self, prev: &FilterTable, touched: &[MacTerm]) -> FilterTable {
+        let mut by_mask: FxHashMap<u64, Vec<(u64, Option<Entry>)>> = FxHashMap::default();
+        let mut touched = touched.to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut term_count = prev.term_count as isize;
+        for term in touched {
+            let mut e = Entry::default();
+            for block in Block::ALL {
+                if let Some(action) = self.action(PHY_80211, block, term) {
+                    e.present |= bit(block);
+                    if action.is_block() {
+                        e.blocks |= bit(block);
+                    }
+                }
+            }
+            let (mask, key) = (term.mask().to_u64(), term.value().to_u64());
+            let old = prev
+                .groups
+                .iter()
+                .find(|g| g.mask == mask)
+                .and_then(|g| g.get(key))
+                .unwrap_or_default();
+            term_count += e.present.count_ones() as isize - old.present.count_ones() as isize;
+            by_mask
+                .entry(mask)
+                .or_default()
+                .push((key, (e.present != 0).then_some(e)));
+        }
+        let mut groups: Vec<MaskGroup> = Vec::with_capacity(prev.groups.len() + by_mask.len());
+        for g in prev.groups.iter() {
+            match by_mask.remove(&g.mask) {
+                None => groups.push(g.clone()),
+                Some(changes) => groups.extend(g.with_changes(&changes)),
+            }
+        }
+        for (mask, changes) in by_mask {
+            let entries: FxHashMap<u64, Entry> = changes
+                .into_iter()
+                .filter_map(|(k, e)| Some((k, e?)))
+                .collect();
+            if !entries.is_empty() {
+                groups.push(MaskGroup::build(mask, entries));
+            }
+        }
+        FilterTable::assemble(self.default, groups, term_count.max(0) as usize)
+    }
+}
+
+impl FilterTable {
+    /// A table of `groups`, sorted into the decision's order of precedence.
+    fn assemble(default: Action, mut groups: Vec<MaskGroup>, term_count: usize) -> FilterTable {
         groups.sort_unstable_by_key(|g| Reverse((g.mask.count_ones(), g.mask)));
         FilterTable {
-            default: self.default,
+            default,
             blocks: groups.iter().fold(0, |acc, g| acc | g.blocks),
             groups: groups.into_boxed_slice(),
             term_count,
@@ -452,5 +499,130 @@ mod tests {
         let t = m.compile();
         assert_eq!(t.term_count(), 0);
         assert_eq!(t.decide(&data(A, A, A)), Action::Pass);
+    }
+
+    /// A small deterministic generator (xorshift64).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A term from a small space, so that changes hit existing terms, share values across
+    /// blocks and masks appear and disappear.
+    fn random_term(r: &mut Rng) -> MacTerm {
+        let masks = [
+            u64::MAX,
+            u64::MAX,
+            u64::MAX,
+            0xffff_ff00_0000,
+            0xffff_0000_0000,
+            0xff00_ff00_ff00,
+        ];
+        let mask = MacAddr::from_be_u64(masks[r.below(masks.len() as u64) as usize]);
+        let value = MacAddr::from_be_u64(0x0200_0000_0000 | (r.below(3_000) * 0x0101_0101));
+        MacTerm::masked(value, mask)
+    }
+
+    /// Each group's mask, blocks and sorted entries.
+    type Image = Vec<(u64, u8, Vec<(u64, [u8; 2])>)>;
+
+    fn image(t: &FilterTable) -> Image {
+        t.groups()
+            .map(|g| {
+                let mut e: Vec<_> = g.entries().collect();
+                e.sort_unstable();
+                (g.mask(), g.blocks(), e)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recompiled_tables_equal_tables_compiled_whole() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut m = FilterModel::new("t", "");
+        let mut t = m.compile();
+        for round in 0..400 {
+            let block = Block::ALL[r.below(5) as usize];
+            let phy = if r.below(10) == 0 {
+                "Bluetooth"
+            } else {
+                PHY_80211
+            };
+            let n = 1 + r.below(if round % 50 == 0 { 3_000 } else { 4 });
+            let terms: Vec<MacTerm> = (0..n).map(|_| random_term(&mut r)).collect();
+            if r.below(3) == 0 {
+                m.remove_terms(phy, block, terms.iter().copied());
+            } else {
+                let a = Action::from_bool(r.below(2) == 0);
+                m.set_terms(phy, block, terms.iter().map(|&t| (t, a)));
+            }
+            if r.below(20) == 0 {
+                m.set_default(Action::from_bool(r.below(2) == 0));
+            }
+            let touched: Vec<MacTerm> = if phy == PHY_80211 { terms } else { Vec::new() };
+            let next = m.recompile(&t, &touched);
+            let whole = m.compile();
+            assert_eq!(image(&next), image(&whole), "round {round}");
+            assert_eq!(next.term_count(), whole.term_count(), "round {round}");
+            assert_eq!(next.blocks(), whole.blocks());
+            assert_eq!(next.default_action(), whole.default_action());
+            for _ in 0..200 {
+                let mut addr = || {
+                    (r.below(4) != 0).then(|| {
+                        let t = random_term(&mut r);
+                        MacAddr::from_be_u64(t.value().to_u64() | (r.next() & !t.mask().to_u64()))
+                    })
+                };
+                let a = Addresses {
+                    source: addr(),
+                    destination: addr(),
+                    network: addr(),
+                    other: addr(),
+                };
+                assert_eq!(next.decide(&a), whole.decide(&a), "round {round}: {a:?}");
+            }
+            t = next;
+        }
+        assert!(t.term_count() > 0);
+    }
+
+    #[test]
+    fn a_one_term_change_shares_the_rest_of_a_large_table() {
+        let mut m = FilterModel::new("t", "");
+        let terms: Vec<(MacTerm, Action)> = (0..200_000u64)
+            .map(|i| {
+                (
+                    MacTerm::exact(MacAddr::from_be_u64(0x0200_0000_0000 | i)),
+                    Action::Block,
+                )
+            })
+            .collect();
+        m.set_terms(PHY_80211, Block::Source, terms);
+        let t = m.compile();
+        let added = MacTerm::exact(mac("02:ff:00:00:00:01"));
+        m.set_terms(PHY_80211, Block::Source, [(added, Action::Block)]);
+        let next = m.recompile(&t, &[added]);
+        let (old, new) = (t.groups().next().unwrap(), next.groups().next().unwrap());
+        let mut changed = Vec::new();
+        old.diff(new, |k, o, n| changed.push((k, o, n)));
+        assert_eq!(changed, [(added.value().to_u64(), None, Some([1, 1]))]);
+        assert_eq!(next.term_count(), 200_001);
+        let src = |m: &str| Addresses {
+            source: Some(mac(m)),
+            ..Addresses::default()
+        };
+        assert_eq!(next.decide(&src("02:ff:00:00:00:01")), Action::Block);
+        assert_eq!(t.decide(&src("02:ff:00:00:00:01")), Action::Pass);
+        assert_eq!(next.decide(&src("02:00:00:00:00:07")), Action::Block);
     }
 }

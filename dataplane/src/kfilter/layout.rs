@@ -13,6 +13,41 @@ use crate::filter::{Action, FilterTable, TableGroup};
 /// program then passes every frame up to user space.
 pub const MASK_SLOTS: usize = 8;
 
+/// How many entries each term map is created for: the `exact` map, and each of the
+/// `mask0`..`mask7` maps. A hash map's bucket array (16 bytes a bucket) is allocated when it is
+/// created, and entries as they are written, so a capacity costs memory only in buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    pub exact: u32,
+    pub masked: u32,
+}
+
+impl Capacity {
+    /// What a filter of a few thousand terms needs, as bpf/kfilter.bpf.c declares it.
+    pub const DEFAULT: Capacity = Capacity {
+        exact: 1 << 16,
+        masked: 1 << 12,
+    };
+
+    /// Most entries one map may be created for.
+    pub const MAX: u32 = 1 << 24;
+
+    /// `at_least`, raised where `table` needs more: room for twice each of its groups, so
+    /// that the filter the process starts with can double before it stops fitting.
+    pub fn for_table(table: &FilterTable, at_least: Capacity) -> Capacity {
+        let p = Placement::of(table);
+        let room = |len: usize| {
+            (len.saturating_mul(2).next_power_of_two()).min(Capacity::MAX as usize) as u32
+        };
+        Capacity {
+            exact: at_least.exact.max(room(p.exact.map_or(0, |g| g.len()))),
+            masked: at_least
+                .masked
+                .max(room(p.masked.iter().map(|g| g.len()).max().unwrap_or(0))),
+        }
+    }
+}
+
 /// The mask of exact terms (48 address bits).
 pub const EXACT_MASK: u64 = 0xffff_ffff_ffff;
 
@@ -102,9 +137,40 @@ impl<'a> Placement<'a> {
         Placement { exact, masked }
     }
 
-    /// Whether the maps can hold the table.
-    pub fn fits(&self) -> bool {
-        self.masked.len() <= MASK_SLOTS
+    /// Why maps of `capacity` cannot hold the table, if they cannot.
+    pub fn misfit(&self, capacity: Capacity) -> Option<String> {
+        if self.masked.len() > MASK_SLOTS {
+            return Some(format!(
+                "the filter has {} masks; the kernel program has maps for {MASK_SLOTS}",
+                self.masked.len()
+            ));
+        }
+        let exact = self.exact.map_or(0, |g| g.len());
+        if exact > capacity.exact as usize {
+            return Some(format!(
+                "the filter has {exact} exact terms; the kernel map holds {} \
+                 (--kernel-filter-capacity)",
+                capacity.exact
+            ));
+        }
+        if let Some(g) = self
+            .masked
+            .iter()
+            .find(|g| g.len() > capacity.masked as usize)
+        {
+            return Some(format!(
+                "the filter has {} terms under the mask {:012x}; a kernel mask map holds {}",
+                g.len(),
+                g.mask(),
+                capacity.masked
+            ));
+        }
+        None
+    }
+
+    /// Whether maps of `capacity` can hold the table.
+    pub fn fits(&self, capacity: Capacity) -> bool {
+        self.misfit(capacity).is_none()
     }
 
     fn group(&self, map: TermMap) -> Option<TableGroup<'a>> {
@@ -114,10 +180,10 @@ impl<'a> Placement<'a> {
         }
     }
 
-    /// The config for `table` (`seq` left 0): its shape when it fits, else
-    /// [`Config::unusable`].
-    pub fn config(&self, table: &FilterTable) -> Config {
-        if !self.fits() {
+    /// The config for `table` (`seq` left 0): its shape when it fits maps of `capacity`,
+    /// else [`Config::unusable`].
+    pub fn config(&self, table: &FilterTable, capacity: Capacity) -> Config {
+        if !self.fits(capacity) {
             return Config::unusable();
         }
         let mut c = Config {
@@ -155,25 +221,18 @@ fn all_maps() -> impl Iterator<Item = TermMap> {
 }
 
 /// The writes that turn the maps holding `old` into maps holding `new` (both must fit). A
-/// map whose group keeps its mask gets only the entries that differ; a map whose mask
-/// changes (a mask added or removed before it in precedence) is emptied and refilled.
+/// map whose group keeps its mask gets only the entries that differ, found without reading
+/// what the two tables share ([`TableGroup::diff`]); a map whose mask changes (a mask added
+/// or removed before it in precedence) is emptied and refilled.
 pub fn writes(old: &Placement<'_>, new: &Placement<'_>) -> Writes {
     let mut w = Writes::default();
     for map in all_maps() {
         match (old.group(map), new.group(map)) {
             (None, None) => {}
-            (Some(o), Some(n)) if o.mask() == n.mask() => {
-                for (k, _) in o.entries() {
-                    if n.get(k).is_none() {
-                        w.deletes.push((map, k));
-                    }
-                }
-                for (k, v) in n.entries() {
-                    if o.get(k) != Some(v) {
-                        w.upserts.push((map, k, v));
-                    }
-                }
-            }
+            (Some(o), Some(n)) if o.mask() == n.mask() => o.diff(n, |k, _, v| match v {
+                Some(v) => w.upserts.push((map, k, v)),
+                None => w.deletes.push((map, k)),
+            }),
             (o, n) => {
                 if let Some(o) = o {
                     w.deletes.extend(o.entries().map(|(k, _)| (map, k)));
@@ -245,8 +304,8 @@ mod tests {
             ],
         );
         let p = Placement::of(&t);
-        assert!(p.fits());
-        let c = p.config(&t);
+        assert!(p.fits(Capacity::DEFAULT));
+        let c = p.config(&t, Capacity::DEFAULT);
         assert_eq!((c.usable, c.default_block, c.nmask), (1, 1, 2));
         assert_eq!(c.exact_blocks, 1 << Block::Any.index());
         assert_eq!(c.mask[0], 0xffff_ff00_0000);
@@ -328,8 +387,8 @@ mod tests {
         let refs: Vec<(Block, &str, Action)> =
             terms.iter().map(|(b, t, a)| (*b, t.as_str(), *a)).collect();
         let t = table(Action::Pass, &refs);
-        assert!(!Placement::of(&t).fits());
+        assert!(!Placement::of(&t).fits(Capacity::DEFAULT));
         let t = table(Action::Pass, &refs[..8]);
-        assert!(Placement::of(&t).fits());
+        assert!(Placement::of(&t).fits(Capacity::DEFAULT));
     }
 }

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::filter::{FilterTable, TableMirror};
 
-pub use layout::{Config, Counter, MASK_SLOTS};
+pub use layout::{Capacity, Config, Counter, MASK_SLOTS};
 use layout::{Placement, TermMap, COUNTERS};
 
 /// The term maps in [`TermMap`] order.
@@ -101,15 +101,45 @@ pub struct KernelFilter {
     config: sys::ConfigPage,
     /// The table the term maps hold (an empty one before the first sync).
     mirrored: Arc<FilterTable>,
+    capacity: Capacity,
     reason: Option<String>,
 }
 
 impl KernelFilter {
-    /// Loads the programs and creates the maps, which hold no table yet: until the first
-    /// [`KernelFilter::sync`] the programs pass every frame up.
-    pub fn load() -> io::Result<KernelFilter> {
+    /// Loads the programs and creates the maps, with room for `capacity` entries, which hold
+    /// no table yet: until the first [`KernelFilter::sync`] the programs pass every frame up.
+    /// A map cannot grow once created, so the caller sizes them for the filter it runs
+    /// ([`Capacity::for_table`]).
+    pub fn load(capacity: Capacity) -> io::Result<KernelFilter> {
+        if capacity.exact.max(capacity.masked) > Capacity::MAX
+            || capacity.exact.min(capacity.masked) == 0
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "kernel filter maps of {} and {} entries: each must be 1 to {}",
+                    capacity.exact,
+                    capacity.masked,
+                    Capacity::MAX
+                ),
+            ));
+        }
         let maps: Vec<&str> = shared_maps().collect();
-        let loaded = sys::load(sys::Object::Socket, &maps, &SOCKET_PROGRAMS, &[])?;
+        let sizes: Vec<(&str, u32)> = TERM_MAPS
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| {
+                (
+                    m,
+                    if i == 0 {
+                        capacity.exact
+                    } else {
+                        capacity.masked
+                    },
+                )
+            })
+            .collect();
+        let loaded = sys::load(sys::Object::Socket, &maps, &SOCKET_PROGRAMS, &[], &sizes)?;
         let mut config = sys::ConfigPage::map(loaded.map("config")?)?;
         let cpus = sys::possible_cpus()?;
         let odd = config.begin();
@@ -119,6 +149,7 @@ impl KernelFilter {
             programs: Arc::new(KernelPrograms { loaded, cpus }),
             config,
             mirrored: Arc::new(FilterTable::pass_all()),
+            capacity,
             reason: Some("no filter table yet".to_string()),
         })
     }
@@ -140,24 +171,25 @@ impl KernelFilter {
     }
 
     /// Makes the maps hold `table`, writing only the keys that differ from the table they
-    /// hold. A table with more masks than [`MASK_SLOTS`] leaves the maps as they are and
-    /// switches the programs to passing everything up.
+    /// hold (found through the parts the two tables share, so a change costs what it
+    /// touched). A table the maps cannot hold (more masks than [`MASK_SLOTS`], or more terms
+    /// than their capacity) leaves the maps as they are and switches the programs to passing
+    /// everything up.
     pub fn sync(&mut self, table: &Arc<FilterTable>) -> io::Result<SyncReport> {
         let new = Placement::of(table);
         let odd = self.config.begin();
         // Whatever happens, the config written says what the maps can be trusted with.
-        let result = self.write_terms(&new);
+        let misfit = new.misfit(self.capacity);
+        let result = match misfit {
+            None => self.write_terms(&new),
+            Some(_) => Ok(0),
+        };
         match &result {
-            Ok(_) if new.fits() => {
+            Ok(_) if misfit.is_none() => {
                 self.mirrored = Arc::clone(table);
                 self.reason = None;
             }
-            Ok(_) => {
-                self.reason = Some(format!(
-                    "the filter has {} masks; the kernel program has maps for {MASK_SLOTS}",
-                    new.masked.len()
-                ));
-            }
+            Ok(_) => self.reason = misfit,
             Err(e) => {
                 // Half-written maps: unusable until a sync succeeds, which rewrites them
                 // from an empty image.
@@ -167,7 +199,7 @@ impl KernelFilter {
             }
         }
         let shape = match result {
-            Ok(_) => new.config(table),
+            Ok(_) => new.config(table, self.capacity),
             Err(_) => Config::unusable(),
         };
         self.config.write(&shape);
@@ -179,9 +211,6 @@ impl KernelFilter {
     }
 
     fn write_terms(&self, new: &Placement<'_>) -> io::Result<usize> {
-        if !new.fits() {
-            return Ok(0);
-        }
         let old = Placement::of(&self.mirrored);
         let w = layout::writes(&old, new);
         for (m, k) in &w.deletes {
@@ -202,6 +231,11 @@ impl KernelFilter {
                 }
             }
         }
+    }
+
+    /// How many entries the term maps were created for.
+    pub fn capacity(&self) -> Capacity {
+        self.capacity
     }
 
     /// What the maps hold.
@@ -275,7 +309,7 @@ impl KernelPrograms {
         let reuse: Vec<(&str, BorrowedFd<'_>)> = shared_maps()
             .map(|m| Ok((m, self.loaded.map(m)?)))
             .collect::<io::Result<_>>()?;
-        let mut loaded = sys::load(sys::Object::Xdp, &["xsks_map"], &[name], &reuse)?;
+        let mut loaded = sys::load(sys::Object::Xdp, &["xsks_map"], &[name], &reuse, &[])?;
         let (_, program) = loaded.programs.pop().expect("one program asked for");
         let (_, xsks_map) = loaded.maps.pop().expect("one map asked for");
         Ok(XdpFilterProgram { program, xsks_map })
@@ -368,10 +402,10 @@ impl std::fmt::Debug for KernelMirror {
 }
 
 impl TableMirror for KernelMirror {
-    fn mirror(&self, table: &Arc<FilterTable>) {
+    fn mirror(&self, table: &Arc<FilterTable>) -> usize {
         let mut f = self.filter.lock().unwrap_or_else(PoisonError::into_inner);
         // The error is in the state's reason; the program passes everything up meanwhile.
-        let _ = f.sync(table);
+        f.sync(table).map_or(0, |r| r.writes)
     }
 }
 

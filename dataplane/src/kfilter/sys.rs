@@ -98,12 +98,14 @@ fn dup(fd: i32, what: &str) -> io::Result<OwnedFd> {
 
 /// Opens and loads the object. Each `(name, fd)` of `reuse` makes the object use that
 /// existing map instead of creating its own: XDP programs of several interfaces share the
-/// filter's maps but each has its own XSKMAP.
+/// filter's maps but each has its own XSKMAP. Each `(name, entries)` of `sizes` creates that
+/// map with room for `entries` instead of what the object declares.
 pub fn load(
     object: Object,
     maps: &[&str],
     programs: &[&str],
     reuse: &[(&str, BorrowedFd<'_>)],
+    sizes: &[(&str, u32)],
 ) -> io::Result<Loaded> {
     let name = CString::new("airsift_kfilter").expect("no NUL");
     let opts = sys::bpf_object_open_opts {
@@ -128,20 +130,21 @@ pub fn load(
         }
     };
     for (map, fd) in reuse {
-        let c = CString::new(*map).expect("no NUL in a map name");
-        // SAFETY: the object is open; the name outlives the call.
-        let m = unsafe { sys::bpf_object__find_map_by_name(object.0.as_ptr(), c.as_ptr()) };
-        if m.is_null() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("the BPF object has no map {map}"),
-            ));
-        }
+        let m = find_map(&object, map)?;
         // SAFETY: `m` belongs to the open object; libbpf duplicates `fd`, which is open for
         // the duration of the call.
         let ret = unsafe { sys::bpf_map__reuse_fd(m, fd.as_raw_fd()) };
         if ret != 0 {
             return Err(from_neg_errno(ret, &format!("sharing the map {map}")));
+        }
+    }
+    for (map, entries) in sizes {
+        let m = find_map(&object, map)?;
+        // SAFETY: `m` belongs to the open object, which is not loaded yet (when libbpf lets
+        // a map's size change).
+        let ret = unsafe { sys::bpf_map__set_max_entries(m, *entries) };
+        if ret != 0 {
+            return Err(from_neg_errno(ret, &format!("sizing the map {map}")));
         }
     }
     // SAFETY: the object is open and not yet loaded.
@@ -182,6 +185,20 @@ pub fn load(
         ));
     }
     Ok(loaded)
+}
+
+/// The open object's map called `name`.
+fn find_map(object: &Opened, name: &str) -> io::Result<*mut sys::bpf_map> {
+    let c = CString::new(name).expect("no NUL in a map name");
+    // SAFETY: the object is open; the name outlives the call.
+    let m = unsafe { sys::bpf_object__find_map_by_name(object.0.as_ptr(), c.as_ptr()) };
+    if m.is_null() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the BPF object has no map {name}"),
+        ));
+    }
+    Ok(m)
 }
 
 /// Sets `map[key] = value` (any flag: insert or replace).

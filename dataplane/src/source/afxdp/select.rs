@@ -92,6 +92,7 @@ pub(super) fn load(ports: &[u16]) -> io::Result<SelectProgram> {
         &["xsks_map", "udp_ports"],
         &["airsift_xsk"],
         &[],
+        &[],
     )?;
     for &p in ports {
         sys::set_byte(loaded.map("udp_ports")?, u32::from(p), 1)?;
