@@ -1,5 +1,6 @@
 //! The per-frame path: parse + decide over a mix of real frames with tables of growing size,
-//! table compilation, and the cost of loading the current table per batch vs per frame.
+//! table compilation, a one-term change, and the cost of loading the current table per batch
+//! vs per frame.
 //!
 //! Run: `cargo bench -p airsift-benches --bench fast_path`
 
@@ -8,10 +9,10 @@ use std::time::Duration;
 
 use airsift_benches::{frame_mix, model, seen_addresses, tracking_off, tracking_on, FrameBlock};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dataplane::filter::{FilterHandle, FilterTable};
+use dataplane::filter::{Action, Block, FilterHandle, FilterTable, PHY_80211};
 use dataplane::track::{observe, DeltaTable, TableSize};
 use dataplane::verdict::{judge, judge_frame, Verdict};
-use dataplane::wire::{Frame, LayoutMemo};
+use dataplane::wire::{Frame, LayoutMemo, MacAddr, MacTerm};
 
 /// Frames per batch, as a worker takes them from a ring.
 const BATCH: usize = 64;
@@ -89,6 +90,32 @@ fn compile_and_swap(c: &mut Criterion) {
         let handle = FilterHandle::new(m.compile());
         g.bench_function(format!("{terms}_terms"), |b| {
             b.iter(|| black_box(handle.publish(m.compile())))
+        });
+    }
+    g.finish();
+}
+
+/// What a one-term change costs the control plane now: the model edited, the next table made
+/// from the current one (`FilterModel::recompile`) and published, alternately adding a term
+/// and removing it again, so the filter keeps its size.
+fn change_one_term(c: &mut Criterion) {
+    let mut g = c.benchmark_group("change_one_term");
+    for terms in [1_000usize, 100_000, 1_000_000] {
+        let mut m = model(terms, 4, &[], 0);
+        let handle = FilterHandle::new(m.compile());
+        let t = MacTerm::exact(MacAddr::from_u64(0x02ff_0000_0001));
+        let mut add = true;
+        g.bench_function(format!("{terms}_terms"), |b| {
+            b.iter(|| {
+                if add {
+                    m.set_terms(PHY_80211, Block::Source, [(t, Action::Block)]);
+                } else {
+                    m.remove_terms(PHY_80211, Block::Source, [t]);
+                }
+                add = !add;
+                let next = m.recompile(&handle.load(), &[t]);
+                black_box(handle.publish(next))
+            })
         });
     }
     g.finish();
@@ -182,6 +209,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parse_and_decide, parse_only, compile, compile_and_swap, table_load, tracking
+    targets = parse_and_decide, parse_only, compile, compile_and_swap, change_one_term, table_load, tracking
 }
 criterion_main!(benches);
