@@ -3,9 +3,13 @@
 //! A change to a filter touches a few keys, but a table is immutable (workers read it without
 //! locks). Copying a 1M-entry map per change would make a one-term change cost what the whole
 //! filter costs; instead a group's entries are spread by hash over shards of about
-//! [`SHARD_TARGET`] entries, each behind an `Arc`, and a new table copies only the shards its
-//! change touches. The same sharing tells the kernel filter which keys changed: shards two
-//! tables share are not compared (see [`MaskGroup::diff`]).
+//! [`SHARD_TARGET`] entries, whose maps and prefilter bits are shared through `Arc`s, and a new
+//! table copies only the shards its change touches. The same sharing tells the kernel filter
+//! which keys changed: shards two tables share are not compared (see [`MaskGroup::diff`]).
+//!
+//! The per-frame probe pays for this with one load: a shard's prefilter handle sits in an
+//! array the group points to, and a group of one shard (most groups of most filters) holds it
+//! inline, as the table did before shards.
 
 use std::sync::Arc;
 
@@ -32,12 +36,14 @@ pub(super) struct Entry {
     pub blocks: u8,
 }
 
-/// Some of a group's entries, with a prefilter that answers most misses.
+/// Some of a group's entries, with a prefilter that answers most misses. Cloning one shares
+/// its map and bits.
+#[derive(Clone)]
 struct Shard {
+    prefilter: Prefilter,
     /// Union of the entries' `present` bits.
     blocks: u8,
-    prefilter: Prefilter,
-    entries: FxHashMap<u64, Entry>,
+    entries: Arc<FxHashMap<u64, Entry>>,
 }
 
 impl Shard {
@@ -46,7 +52,7 @@ impl Shard {
         Shard {
             blocks: entries.values().fold(0, |acc, e| acc | e.present),
             prefilter: Prefilter::new(entries.keys().copied()),
-            entries,
+            entries: Arc::new(entries),
         }
     }
 
@@ -59,6 +65,22 @@ impl Shard {
     }
 }
 
+/// A group's shards: a power of two in number; a key's shard is [`shard_index`].
+#[derive(Clone)]
+enum Shards {
+    One(Shard),
+    Many(Arc<[Shard]>),
+}
+
+impl Shards {
+    fn as_slice(&self) -> &[Shard] {
+        match self {
+            Shards::One(s) => std::slice::from_ref(s),
+            Shards::Many(all) => all,
+        }
+    }
+}
+
 /// The terms sharing one mask, keyed by their (masked) value.
 #[derive(Clone)]
 pub(super) struct MaskGroup {
@@ -66,8 +88,7 @@ pub(super) struct MaskGroup {
     /// Union of the entries' `present` bits: lets a role skip a mask its block never uses.
     pub blocks: u8,
     len: usize,
-    /// A power of two in number; a key's shard is [`shard_index`].
-    shards: Arc<[Arc<Shard>]>,
+    shards: Shards,
 }
 
 /// Shards for a group of `len` entries.
@@ -89,8 +110,8 @@ impl MaskGroup {
     pub fn build(mask: u64, entries: FxHashMap<u64, Entry>) -> MaskGroup {
         let n = shard_count(entries.len());
         let len = entries.len();
-        let shards: Vec<Arc<Shard>> = if n == 1 {
-            vec![Arc::new(Shard::new(entries))]
+        let shards: Vec<Shard> = if n == 1 {
+            vec![Shard::new(entries)]
         } else {
             let mut parts: Vec<FxHashMap<u64, Entry>> = (0..n)
                 .map(|_| {
@@ -100,24 +121,30 @@ impl MaskGroup {
             for (k, e) in entries {
                 parts[shard_index(k, n)].insert(k, e);
             }
-            parts.into_iter().map(|p| Arc::new(Shard::new(p))).collect()
+            parts.into_iter().map(Shard::new).collect()
         };
         MaskGroup::from_shards(mask, len, shards)
     }
 
-    fn from_shards(mask: u64, len: usize, shards: Vec<Arc<Shard>>) -> MaskGroup {
+    fn from_shards(mask: u64, len: usize, mut shards: Vec<Shard>) -> MaskGroup {
         MaskGroup {
             mask,
             blocks: shards.iter().fold(0, |acc, s| acc | s.blocks),
             len,
-            shards: shards.into(),
+            shards: match shards.len() {
+                1 => Shards::One(shards.pop().expect("one shard")),
+                _ => Shards::Many(shards.into()),
+            },
         }
     }
 
     /// The entry for `key` (already masked).
     #[inline]
     pub fn get(&self, key: u64) -> Option<Entry> {
-        self.shards[shard_index(key, self.shards.len())].get(key)
+        match &self.shards {
+            Shards::One(s) => s.get(key),
+            Shards::Many(all) => all[shard_index(key, all.len())].get(key),
+        }
     }
 
     /// Number of distinct masked values.
@@ -128,6 +155,7 @@ impl MaskGroup {
     /// Every entry, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = (u64, Entry)> + '_ {
         self.shards
+            .as_slice()
             .iter()
             .flat_map(|s| s.entries.iter().map(|(&k, &e)| (k, e)))
     }
@@ -136,17 +164,17 @@ impl MaskGroup {
     /// change touches; `None` when no entry is left. A group that grew or shrank far from its
     /// shards' size is rebuilt whole, which happens once per fourfold change in size.
     pub fn with_changes(&self, changes: &[(u64, Option<Entry>)]) -> Option<MaskGroup> {
-        let n = self.shards.len();
+        let n = self.shards.as_slice().len();
         let mut touched: Vec<(usize, u64, Option<Entry>)> = changes
             .iter()
             .map(|&(k, e)| (shard_index(k, n), k, e))
             .collect();
         touched.sort_by_key(|t| t.0);
-        let mut shards: Vec<Arc<Shard>> = self.shards.to_vec();
+        let mut shards: Vec<Shard> = self.shards.as_slice().to_vec();
         let mut len = self.len;
         for run in touched.chunk_by(|a, b| a.0 == b.0) {
             let i = run[0].0;
-            let mut entries = shards[i].entries.clone();
+            let mut entries = FxHashMap::clone(&shards[i].entries);
             for &(_, k, e) in run {
                 let had = match e {
                     Some(e) => entries.insert(k, e).is_some(),
@@ -158,7 +186,7 @@ impl MaskGroup {
                     _ => {}
                 }
             }
-            shards[i] = Arc::new(Shard::new(entries));
+            shards[i] = Shard::new(entries);
         }
         if len == 0 {
             return None;
@@ -176,12 +204,15 @@ impl MaskGroup {
     /// (same mask). Shards the two share are skipped without being read, so a group changed
     /// by [`MaskGroup::with_changes`] costs the shards it touched, not its size.
     pub fn diff(&self, newer: &MaskGroup, mut f: impl FnMut(u64, Option<Entry>, Option<Entry>)) {
-        if Arc::ptr_eq(&self.shards, &newer.shards) {
-            return;
+        let (old, new) = (self.shards.as_slice(), newer.shards.as_slice());
+        if let (Shards::Many(a), Shards::Many(b)) = (&self.shards, &newer.shards) {
+            if Arc::ptr_eq(a, b) {
+                return;
+            }
         }
-        if self.shards.len() == newer.shards.len() {
-            for (o, n) in self.shards.iter().zip(newer.shards.iter()) {
-                if !Arc::ptr_eq(o, n) {
+        if old.len() == new.len() {
+            for (o, n) in old.iter().zip(new) {
+                if !Arc::ptr_eq(&o.entries, &n.entries) {
                     diff_maps(o.entries.iter(), |k| n.entries.get(&k).copied(), &mut f);
                     diff_new(n.entries.iter(), |k| o.entries.contains_key(&k), &mut f);
                 }
@@ -189,12 +220,12 @@ impl MaskGroup {
             return;
         }
         diff_maps(
-            self.shards.iter().flat_map(|s| s.entries.iter()),
+            old.iter().flat_map(|s| s.entries.iter()),
             |k| newer.get(k),
             &mut f,
         );
         diff_new(
-            newer.shards.iter().flat_map(|s| s.entries.iter()),
+            new.iter().flat_map(|s| s.entries.iter()),
             |k| self.get(k).is_some(),
             &mut f,
         );
@@ -260,7 +291,7 @@ mod tests {
     fn large_groups_are_sharded_and_every_key_is_found() {
         let g = MaskGroup::build(u64::MAX, keys(100_000));
         assert_eq!(g.len(), 100_000);
-        assert!(g.shards.len() >= 128, "{}", g.shards.len());
+        assert!(g.shards.as_slice().len() >= 128);
         for i in 0..100_000 {
             assert_eq!(g.get(i * 0x1_0001), Some(entry(i)));
         }
@@ -276,13 +307,13 @@ mod tests {
             .with_changes(&[(added, Some(entry(1))), (0, None)])
             .unwrap();
         assert_eq!(h.len(), 100_000);
-        let shared = g
-            .shards
+        let (a, b) = (g.shards.as_slice(), h.shards.as_slice());
+        let shared = a
             .iter()
-            .zip(h.shards.iter())
-            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .zip(b)
+            .filter(|(a, b)| Arc::ptr_eq(&a.entries, &b.entries))
             .count();
-        assert!(shared >= g.shards.len() - 2, "{shared}");
+        assert!(shared >= a.len() - 2, "{shared}");
         assert_eq!((h.get(added), h.get(0)), (Some(entry(1)), None));
         let d = diffs(&g, &h);
         assert_eq!(d.len(), 2);

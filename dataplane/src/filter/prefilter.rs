@@ -12,9 +12,11 @@ const BITS_PER_KEY: usize = 16;
 /// keys whose low bits are all cleared by a mask.
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// A set of `u64` keys that may report false positives but never false negatives.
+/// A set of `u64` keys that may report false positives but never false negatives. Cloning
+/// one shares its bits.
+#[derive(Clone)]
 pub(super) struct Prefilter {
-    words: Box<[u64]>,
+    words: std::sync::Arc<[u64]>,
     /// 64 minus log2 of the number of bits, so the top bits of the product pick one bit.
     shift: u32,
 }
@@ -22,20 +24,26 @@ pub(super) struct Prefilter {
 impl Prefilter {
     pub(super) fn new(keys: impl ExactSizeIterator<Item = u64>) -> Prefilter {
         let bits = (keys.len() * BITS_PER_KEY).max(64).next_power_of_two();
-        let mut filter = Prefilter {
-            words: vec![0; bits / 64].into_boxed_slice(),
-            shift: 64 - bits.trailing_zeros(),
-        };
+        let shift = 64 - bits.trailing_zeros();
+        let mut words = vec![0u64; bits / 64];
         for key in keys {
-            let slot = filter.slot(key);
-            filter.words[slot / 64] |= 1 << (slot % 64);
+            let slot = Prefilter::slot_of(key, shift);
+            words[slot / 64] |= 1 << (slot % 64);
         }
-        filter
+        Prefilter {
+            words: words.into(),
+            shift,
+        }
+    }
+
+    #[inline]
+    fn slot_of(key: u64, shift: u32) -> usize {
+        (key.wrapping_mul(MULTIPLIER) >> shift) as usize
     }
 
     #[inline]
     fn slot(&self, key: u64) -> usize {
-        (key.wrapping_mul(MULTIPLIER) >> self.shift) as usize
+        Prefilter::slot_of(key, self.shift)
     }
 
     /// False means `key` is certainly absent.
