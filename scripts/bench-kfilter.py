@@ -12,8 +12,14 @@ out, same run, same generated capture:
   compiled by bpfc.
 
 usage: scripts/bench-kfilter.py [--secs S] [--blocked "0 100 1000"] [--ifaces "tun veth"]
-                                [--capturers LIST]
+                                [--capturers LIST] [--zero-loss]
   (root; builds nothing: run `cargo build --release -p control --bins` first)
+
+--zero-loss: instead of the flat-out table, each capturer's zero-loss rate: a first trial
+flat out (lossless there: the rate is at least the injector's maximum, reported as ">= R");
+otherwise a bisection of the injector's paced rate (`airsift-inject --rate`) between 0 and the
+rate it reached flat out, down to 5 %: a trial counts as lossless when the capturer kept
+every frame it should and the injector reached at least 97 % of the asked rate.
 
 The capture: 50,000 radiotap data frames from 2,000 transmitters (25 frames each, spread
 through the file), so N blocked transmitters block N/2000 of the frames. For each number of
@@ -135,12 +141,13 @@ def sh(*args, **kw):
     return subprocess.run(args, check=False, capture_output=True, text=True, **kw)
 
 
-def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs):
+def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs, rate=0):
     dev = "rt0" if iface == "tun" else "vb"
     mode = ["tun", "--name", "rt0"] if iface == "tun" else ["veth", "--iface", "va"]
     inj = subprocess.Popen(
         ["ip", "netns", "exec", NS, os.path.join(REL, "airsift-inject"), *mode,
-         "--pcap", pcap, "--loop", "--duration", str(secs), "--wait-start"],
+         "--pcap", pcap, "--loop", "--duration", str(secs), "--wait-start",
+         "--rate", str(int(rate))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert inj.stdout.readline().strip() == "ready"
     out = os.path.join(work, "out")
@@ -208,6 +215,32 @@ def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs):
     }
 
 
+def lossless(r, asked):
+    """Whether a trial kept every frame it should, at (nearly) the rate asked."""
+    kept_all = r["kept"] is not None and r["kept"] >= r["expected"]
+    return kept_all and (asked == 0 or r["rate"] >= 0.97 * asked)
+
+
+def zero_loss_rate(run):
+    """The highest lossless injector rate for one capturer: `run(rate)` makes one trial
+    (rate 0: flat out). Returns (rate, at_least, trials)."""
+    trials = []
+    first = run(0)
+    trials.append((0, first))
+    if lossless(first, 0):
+        return first["rate"], True, trials
+    lo, hi = 0.0, first["rate"]
+    while hi - lo > 0.05 * hi:
+        mid = (lo + hi) / 2
+        r = run(mid)
+        trials.append((mid, r))
+        if lossless(r, mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, False, trials
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=float, default=5)
@@ -215,6 +248,7 @@ def main():
     ap.add_argument("--ifaces", default="tun veth")
     ap.add_argument("--capturers", default="none airsift-user airsift-kernel airsift-afxdp "
                     "airsift-afxdp-kernel tcpdump netsniff-ng")
+    ap.add_argument("--zero-loss", action="store_true")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
@@ -243,6 +277,24 @@ def main():
             for cap in a.capturers.split():
                 if "afxdp" in cap and iface != "veth":
                     continue
+                if a.zero_loss:
+                    if cap == "none":
+                        continue
+                    if cap == "netsniff-ng" and not bpf.startswith("/"):
+                        rows.append({"iface": iface, "blocked": blocked, "cap": cap,
+                                     "skip": bpf})
+                        continue
+                    rate, at_least, trials = zero_loss_rate(
+                        lambda r: trial(work, iface, cap, pcap, blocked, filt, exprs[iface],
+                                        bpf, order, a.secs, r))
+                    for asked, r in trials:
+                        print("%s %d %s asked %.0f: sent %.0f/s, kept %s of %d" % (
+                            iface, blocked, cap, asked, r["rate"], r["kept"], r["expected"]),
+                            file=sys.stderr, flush=True)
+                    rows.append({"iface": iface, "blocked": blocked, "cap": cap,
+                                 "zero_loss": rate, "at_least": at_least,
+                                 "trials": len(trials)})
+                    continue
                 if cap == "netsniff-ng" and not bpf.startswith("/"):
                     print("| %s | %d | netsniff-ng | - | - | - | - | - | - | - | %s |"
                           % (iface, blocked, bpf), file=sys.stderr)
@@ -259,6 +311,19 @@ def main():
                 r["proc_us"] = r["proc_ticks"] / hz / r["sent"] * 1e6
                 rows.append(r)
                 print(json.dumps(r), file=sys.stderr, flush=True)
+        if a.zero_loss:
+            print("| device | blocked transmitters | capturer | zero-loss rate (frames/s) | "
+                  "trials |")
+            print("|---|---:|---|---:|---:|")
+            for r in rows:
+                if "skip" in r:
+                    print("| %s | %d | %s | - | %s |" % (r["iface"], r["blocked"], r["cap"],
+                                                        r["skip"]))
+                else:
+                    print("| %s | %d | %s | %s%.0f | %d |" % (
+                        r["iface"], r["blocked"], r["cap"], ">= " if r["at_least"] else "",
+                        r["zero_loss"], r["trials"]))
+            return
         print("| device | blocked transmitters | capturer | sent (frames/s) | kept | expected | "
               "lost | capturer CPU µs/frame | machine CPU µs/frame | over injector alone | "
               "notes |")
