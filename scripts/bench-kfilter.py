@@ -12,8 +12,11 @@ out, same run, same generated capture:
   compiled by bpfc.
 
 usage: scripts/bench-kfilter.py [--secs S] [--blocked "0 100 1000"] [--ifaces "tun veth"]
-                                [--capturers LIST] [--zero-loss]
+                                [--capturers LIST] [--zero-loss] [--rounds N]
   (root; builds nothing: run `cargo build --release -p control --bins` first)
+
+--rounds N: the whole matrix N times, each round starting the capturers in another order, and
+one line per row with the medians (CPU over the injector alone is taken within each round).
 
 --zero-loss: instead of the flat-out table, each capturer's zero-loss rate: a first trial
 flat out (lossless there: the rate is at least the injector's maximum, reported as ">= R");
@@ -241,6 +244,41 @@ def zero_loss_rate(run):
     return lo, False, trials
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
+
+
+def print_medians(rows):
+    """One line per device, setting and capturer over the rounds: the sender's median rate,
+    the most frames lost in any round, and the median (and every round's) machine CPU over
+    the injector alone in the same round."""
+    print("| device | blocked | capturer | sender frames/s (median) | most lost in a round | "
+          "machine CPU over injector µs/frame: median (each round) |")
+    print("|---|---:|---|---:|---:|---|")
+    keys = []
+    for r in rows:
+        k = (r["iface"], r["blocked"], r["cap"])
+        if k not in keys:
+            keys.append(k)
+    for k in keys:
+        rs = [r for r in rows if (r["iface"], r["blocked"], r["cap"]) == k]
+        if "skip" in rs[0]:
+            print("| %s | %d | %s | - | - | %s |" % (*k, rs[0]["skip"]))
+            continue
+        if k[2] == "none":
+            print("| %s | %d | none | %.0f | - | (baseline: machine %.3f µs/frame) |" % (
+                *k[:2], median([r["rate"] for r in rs]),
+                median([r["machine_us"] for r in rs])))
+            continue
+        over = [r["over_injector_us"] for r in rs]
+        lost = max(r["expected"] - r["kept"] for r in rs)
+        print("| %s | %d | %s | %.0f | %d | %.3f (%s) |" % (
+            *k, median([r["rate"] for r in rs]), lost, median(over),
+            ", ".join("%.3f" % o for o in over)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=float, default=5)
@@ -249,6 +287,7 @@ def main():
     ap.add_argument("--capturers", default="none airsift-user airsift-kernel airsift-afxdp "
                     "airsift-afxdp-kernel tcpdump netsniff-ng")
     ap.add_argument("--zero-loss", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
@@ -270,47 +309,53 @@ def main():
         pcap = os.path.join(work, "gen.pcap")
         order = make_capture(pcap)
         rows = []
-        for iface in a.ifaces.split():
-          for blocked in [int(x) for x in a.blocked.split()]:
-            filt, exprs, bpf = write_filters(work, blocked)
-            base = None
-            for cap in a.capturers.split():
-                if "afxdp" in cap and iface != "veth":
-                    continue
-                if a.zero_loss:
-                    if cap == "none":
-                        continue
-                    if cap == "netsniff-ng" and not bpf.startswith("/"):
-                        rows.append({"iface": iface, "blocked": blocked, "cap": cap,
-                                     "skip": bpf})
-                        continue
-                    rate, at_least, trials = zero_loss_rate(
-                        lambda r: trial(work, iface, cap, pcap, blocked, filt, exprs[iface],
-                                        bpf, order, a.secs, r))
-                    for asked, r in trials:
-                        print("%s %d %s asked %.0f: sent %.0f/s, kept %s of %d" % (
-                            iface, blocked, cap, asked, r["rate"], r["kept"], r["expected"]),
-                            file=sys.stderr, flush=True)
-                    rows.append({"iface": iface, "blocked": blocked, "cap": cap,
-                                 "zero_loss": rate, "at_least": at_least,
-                                 "trials": len(trials)})
-                    continue
-                if cap == "netsniff-ng" and not bpf.startswith("/"):
-                    print("| %s | %d | netsniff-ng | - | - | - | - | - | - | - | %s |"
-                          % (iface, blocked, bpf), file=sys.stderr)
-                    rows.append({"iface": iface, "blocked": blocked, "cap": cap, "skip": bpf})
-                    continue
-                r = trial(work, iface, cap, pcap, blocked, filt, exprs[iface], bpf, order,
-                          a.secs)
-                per = r["machine_ticks"] / hz / r["sent"] * 1e6
-                if cap == "none":
-                    base = per
-                r["cap"], r["blocked"], r["iface"] = cap, blocked, iface
-                r["machine_us"] = per
-                r["over_injector_us"] = None if base is None or cap == "none" else per - base
-                r["proc_us"] = r["proc_ticks"] / hz / r["sent"] * 1e6
-                rows.append(r)
-                print(json.dumps(r), file=sys.stderr, flush=True)
+        caps = a.capturers.split()
+        for rnd in range(a.rounds):
+          # Each round starts the capturers in another order (the baseline `none` first).
+          rest = [c for c in caps if c != "none"]
+          turn = rest[rnd % len(rest):] + rest[:rnd % len(rest)] if rest else []
+          order_caps = (["none"] if "none" in caps else []) + turn
+          for iface in a.ifaces.split():
+            for blocked in [int(x) for x in a.blocked.split()]:
+              filt, exprs, bpf = write_filters(work, blocked)
+              base = None
+              for cap in order_caps:
+                  if "afxdp" in cap and iface != "veth":
+                      continue
+                  if a.zero_loss:
+                      if cap == "none":
+                          continue
+                      if cap == "netsniff-ng" and not bpf.startswith("/"):
+                          rows.append({"iface": iface, "blocked": blocked, "cap": cap,
+                                       "skip": bpf})
+                          continue
+                      rate, at_least, trials = zero_loss_rate(
+                          lambda r: trial(work, iface, cap, pcap, blocked, filt, exprs[iface],
+                                          bpf, order, a.secs, r))
+                      for asked, r in trials:
+                          print("%s %d %s asked %.0f: sent %.0f/s, kept %s of %d" % (
+                              iface, blocked, cap, asked, r["rate"], r["kept"], r["expected"]),
+                              file=sys.stderr, flush=True)
+                      rows.append({"iface": iface, "blocked": blocked, "cap": cap,
+                                   "zero_loss": rate, "at_least": at_least,
+                                   "trials": len(trials)})
+                      continue
+                  if cap == "netsniff-ng" and not bpf.startswith("/"):
+                      print("| %s | %d | netsniff-ng | - | - | - | - | - | - | - | %s |"
+                            % (iface, blocked, bpf), file=sys.stderr)
+                      rows.append({"iface": iface, "blocked": blocked, "cap": cap, "skip": bpf})
+                      continue
+                  r = trial(work, iface, cap, pcap, blocked, filt, exprs[iface], bpf, order,
+                            a.secs)
+                  per = r["machine_ticks"] / hz / r["sent"] * 1e6
+                  if cap == "none":
+                      base = per
+                  r["cap"], r["blocked"], r["iface"], r["round"] = cap, blocked, iface, rnd
+                  r["machine_us"] = per
+                  r["over_injector_us"] = None if base is None or cap == "none" else per - base
+                  r["proc_us"] = r["proc_ticks"] / hz / r["sent"] * 1e6
+                  rows.append(r)
+                  print(json.dumps(r), file=sys.stderr, flush=True)
         if a.zero_loss:
             print("| device | blocked transmitters | capturer | zero-loss rate (frames/s) | "
                   "trials |")
@@ -323,6 +368,9 @@ def main():
                     print("| %s | %d | %s | %s%.0f | %d |" % (
                         r["iface"], r["blocked"], r["cap"], ">= " if r["at_least"] else "",
                         r["zero_loss"], r["trials"]))
+            return
+        if a.rounds > 1:
+            print_medians(rows)
             return
         print("| device | blocked transmitters | capturer | sent (frames/s) | kept | expected | "
               "lost | capturer CPU µs/frame | machine CPU µs/frame | over injector alone | "
