@@ -569,12 +569,7 @@ fn swaps_are_atomic_for_the_program() {
     need_root!();
     let src = 0xAABB_CC00_0001u64;
     let dst = 0x0011_2233_4455u64;
-    let mut frame = vec![0u8, 0, 8, 0, 0, 0, 0, 0];
-    frame.extend_from_slice(&[0x08, 0x00, 0, 0]); // data, no DS: A1 dst, A2 src, A3 bssid
-    push_mac(&mut frame, dst);
-    push_mac(&mut frame, src);
-    push_mac(&mut frame, 0x0200_0000_0001);
-    frame.extend_from_slice(&[0; 2]);
+    let frame = data_frame(src, dst);
     let table = |block: Block, a: u64| {
         let mut m = FilterModel::new("k", "");
         m.set_terms(
