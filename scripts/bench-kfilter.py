@@ -13,10 +13,15 @@ out, same run, same generated capture:
 
 usage: scripts/bench-kfilter.py [--secs S] [--blocked "0 100 1000"] [--ifaces "tun veth"]
                                 [--capturers LIST] [--zero-loss] [--rounds N]
+                                [--inject-threads T]
   (root; builds nothing: run `cargo build --release -p control --bins` first)
 
 --rounds N: the whole matrix N times, each round starting the capturers in another order, and
 one line per row with the medians (CPU over the injector alone is taken within each round).
+
+--inject-threads T: the injector sends from T threads (on the TUN, one queue each; on the
+veth, one packet socket each), for rates one thread cannot reach. The threads share the two
+CPUs with the capturer, so the capturer works under more contention, not less.
 
 --zero-loss: instead of the flat-out table, each capturer's zero-loss rate: a first trial
 flat out (lossless there: the rate is at least the injector's maximum, reported as ">= R");
@@ -144,9 +149,10 @@ def sh(*args, **kw):
     return subprocess.run(args, check=False, capture_output=True, text=True, **kw)
 
 
-def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs, rate=0):
+def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs, rate=0, queues=1):
     dev = "rt0" if iface == "tun" else "vb"
-    mode = ["tun", "--name", "rt0"] if iface == "tun" else ["veth", "--iface", "va"]
+    mode = (["tun", "--name", "rt0", "--queues", str(queues)] if iface == "tun"
+            else ["veth", "--iface", "va", "--threads", str(queues)])
     inj = subprocess.Popen(
         ["ip", "netns", "exec", NS, os.path.join(REL, "airsift-inject"), *mode,
          "--pcap", pcap, "--loop", "--duration", str(secs), "--wait-start",
@@ -186,7 +192,11 @@ def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs, rate=0)
     inj.stdin.flush()
     line = inj.stdout.readline()
     c1, t1 = cpu_total(), (proc_ticks(proc.pid) if proc else 0)
-    sent = int(line.split()[1])
+    # "sent TOTAL" or, with several sending threads, "sent TOTAL N1 .. NT" (each thread
+    # cycles through the whole file).
+    parts = line.split()
+    sent = int(parts[1])
+    per_thread = [int(x) for x in parts[2:]] or [sent]
     time.sleep(1)
     kept = None
     if proc:
@@ -208,8 +218,10 @@ def trial(work, iface, cap, pcap, blocked, filt, expr, bpf, order, secs, rate=0)
     ie = inj.stderr.read()
     inj.wait()
     passes_per_file = sum(1 for t in order if t >= blocked)
-    full, rest = divmod(sent, len(order))
-    expected = full * passes_per_file + sum(1 for t in order[:rest] if t >= blocked)
+    expected = 0
+    for n in per_thread:
+        full, rest = divmod(n, len(order))
+        expected += full * passes_per_file + sum(1 for t in order[:rest] if t >= blocked)
     ach = [w for w in ie.split() if w.isdigit()]
     return {
         "sent": sent, "kept": kept, "expected": expected, "secs": secs,
@@ -288,6 +300,7 @@ def main():
                     "airsift-afxdp-kernel tcpdump netsniff-ng")
     ap.add_argument("--zero-loss", action="store_true")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--inject-threads", type=int, default=1)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
@@ -331,7 +344,7 @@ def main():
                           continue
                       rate, at_least, trials = zero_loss_rate(
                           lambda r: trial(work, iface, cap, pcap, blocked, filt, exprs[iface],
-                                          bpf, order, a.secs, r))
+                                          bpf, order, a.secs, r, a.inject_threads))
                       for asked, r in trials:
                           print("%s %d %s asked %.0f: sent %.0f/s, kept %s of %d" % (
                               iface, blocked, cap, asked, r["rate"], r["kept"], r["expected"]),
@@ -346,7 +359,7 @@ def main():
                       rows.append({"iface": iface, "blocked": blocked, "cap": cap, "skip": bpf})
                       continue
                   r = trial(work, iface, cap, pcap, blocked, filt, exprs[iface], bpf, order,
-                            a.secs)
+                            a.secs, queues=a.inject_threads)
                   per = r["machine_ticks"] / hz / r["sent"] * 1e6
                   if cap == "none":
                       base = per

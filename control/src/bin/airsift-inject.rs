@@ -21,7 +21,7 @@
 //!   inject veth --iface IF   --pcap FILE [--rate PPS] [--count N | --loop] [--duration S]
 //!               [--wait-start] [--batch B] [--burst-ms MS] [--spin] [--method mmsg|ring]
 //!   inject tun  --name NAME  --pcap FILE [--rate PPS] [--count N | --loop] [--duration S]
-//!               [--wait-start] [--batch B] [--burst-ms MS] [--spin]
+//!               [--wait-start] [--batch B] [--burst-ms MS] [--spin] [--queues Q]
 //!   ```
 //!
 //! Without `--count` or `--loop` the file is sent once; `--count N` sends N frames cycling
@@ -80,6 +80,11 @@ enum Cmd {
         /// sendmmsg batches, or a PACKET_TX_RING (TPACKET_V2).
         #[arg(long, value_enum, default_value_t = Method::Mmsg)]
         method: Method,
+        /// Sending threads (sendmmsg only), each with a packet socket of its own, cycling
+        /// through the whole file at `--rate / T`; `--wait-start` then reports
+        /// `sent TOTAL N1 .. NT`.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        threads: u64,
         #[command(flatten)]
         opts: Opts,
     },
@@ -88,6 +93,12 @@ enum Cmd {
         /// Name of the device to create (it must not exist yet).
         #[arg(long)]
         name: String,
+        /// Queues of the device (IFF_MULTI_QUEUE), each written by a thread of its own that
+        /// cycles through the whole file at `--rate / Q` (and sends `--count / Q` frames):
+        /// for rates one thread's writes cannot reach. `--wait-start` then reports
+        /// `sent TOTAL N1 .. NQ`, each thread's count after the total.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        queues: u64,
         #[command(flatten)]
         opts: Opts,
     },
@@ -99,7 +110,7 @@ enum Method {
     Ring,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Opts {
     /// The capture whose records are sent, one frame each.
     #[arg(long)]
@@ -151,6 +162,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Cmd::Veth {
             iface,
             method,
+            threads,
             opts,
         } => {
             let ifindex = sys::ifindex(&iface).map_err(|e| match e.raw_os_error() {
@@ -163,8 +175,34 @@ fn run(cli: Cli) -> Result<(), String> {
             let mtu = sys::mtu(&iface).map_err(|e| format!("interface {iface}: MTU: {e}"))?;
             let cap = open_capture(&opts)?;
             let frames = Frames::load(&cap, ETH_HLEN, mtu as usize + ETH_HLEN, &opts, false)?;
-            let fd = sys::packet_socket(ifindex).map_err(|e| perm(e, "AF_PACKET socket"))?;
             let label = format!("veth {iface}");
+            if threads > 1 {
+                if method != Method::Mmsg {
+                    return Err("--threads needs --method mmsg".into());
+                }
+                let socks = (0..threads)
+                    .map(|_| sys::packet_socket(ifindex).map_err(|e| perm(e, "AF_PACKET socket")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let socks: Vec<std::sync::Mutex<Option<std::os::fd::OwnedFd>>> = socks
+                    .into_iter()
+                    .map(|s| std::sync::Mutex::new(Some(s)))
+                    .collect();
+                return drive_threads(
+                    threads,
+                    |t| {
+                        let fd = socks[t]
+                            .lock()
+                            .ok()
+                            .and_then(|mut s| s.take())
+                            .ok_or("a socket taken twice")?;
+                        Ok(Box::new(MmsgTx::new(fd, &frames)))
+                    },
+                    &frames,
+                    &opts,
+                    &label,
+                );
+            }
+            let fd = sys::packet_socket(ifindex).map_err(|e| perm(e, "AF_PACKET socket"))?;
             match method {
                 Method::Mmsg => {
                     let mut tx = MmsgTx::new(fd, &frames);
@@ -181,7 +219,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Cmd::Tun { name, opts } => {
+        Cmd::Tun { name, queues, opts } => {
             if name.is_empty() || name.len() >= libc::IFNAMSIZ {
                 return Err(format!(
                     "device name {name:?} must be 1-{} bytes",
@@ -190,15 +228,25 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let cap = open_capture(&opts)?;
             let frames = Frames::load(&cap, 1, usize::MAX, &opts, true)?;
-            let dev = sys::Tun::create(&name).map_err(|e| match e.raw_os_error() {
-                Some(libc::EBUSY) | Some(libc::EEXIST) => {
-                    format!("TUN device {name}: an interface of that name already exists")
-                }
-                _ => perm(e, &format!("TUN device {name}")),
-            })?;
-            let mut tx = TunTx::new(&dev, &frames);
+            let dev =
+                sys::Tun::create(&name, queues as usize).map_err(|e| match e.raw_os_error() {
+                    Some(libc::EBUSY) | Some(libc::EEXIST) => {
+                        format!("TUN device {name}: an interface of that name already exists")
+                    }
+                    _ => perm(e, &format!("TUN device {name}")),
+                })?;
             let label = format!("tun {name}");
-            drive(&mut tx, &frames, &opts, &label, Some(&dev))
+            if queues == 1 {
+                let mut tx = TunTx::new(&dev, 0, &frames);
+                return drive(&mut tx, &frames, &opts, &label, Some(&dev));
+            }
+            drive_threads(
+                queues,
+                |q| Ok(Box::new(TunTx::new(&dev, q, &frames))),
+                &frames,
+                &opts,
+                &format!("{label} ({queues} queues)"),
+            )
         }
     }
 }
@@ -396,14 +444,15 @@ impl Tx for RingTx<'_, '_> {
     }
 }
 
-/// One writev(2) of [packet-info header, frame] per frame.
+/// One writev(2) of [packet-info header, frame] per frame, on one queue of the device.
 struct TunTx<'d> {
     dev: &'d sys::Tun,
+    queue: usize,
     iov: Vec<[libc::iovec; 2]>,
 }
 
 impl<'d> TunTx<'d> {
-    fn new(dev: &'d sys::Tun, frames: &Frames<'_>) -> TunTx<'d> {
+    fn new(dev: &'d sys::Tun, queue: usize, frames: &Frames<'_>) -> TunTx<'d> {
         let iov = frames
             .slots
             .iter()
@@ -420,14 +469,14 @@ impl<'d> TunTx<'d> {
                 ]
             })
             .collect();
-        TunTx { dev, iov }
+        TunTx { dev, queue, iov }
     }
 }
 
 impl Tx for TunTx<'_> {
     fn send(&mut self, first: usize, n: usize) -> Result<Sent, String> {
         for (i, iov) in self.iov[first..first + n].iter().enumerate() {
-            if let Err(e) = self.dev.writev(iov) {
+            if let Err(e) = self.dev.writev(self.queue, iov) {
                 if i > 0 {
                     return Ok(Sent::Frames(i));
                 }
@@ -590,6 +639,86 @@ fn drive(
     summary(&stats, frames, opts, label);
     if let (true, Some(_dev)) = (opts.wait_start, tun) {
         // Keep the device (its fd) until whoever started us closes stdin.
+        let mut sink = Vec::new();
+        while stdin.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    }
+    Ok(())
+}
+
+/// [`drive`] with `threads` sending threads, each with the sender `make(i)` builds for it
+/// (a TUN queue, a packet socket), at an equal share of the rate and count; the threads start
+/// together and their counts are summed.
+fn drive_threads<'f>(
+    threads: u64,
+    make: impl Fn(usize) -> Result<Box<dyn Tx + 'f>, String> + Sync,
+    frames: &Frames<'f>,
+    opts: &Opts,
+    label: &str,
+) -> Result<(), String> {
+    let queues = threads;
+    let mut stdout = io::stdout().lock();
+    let mut stdin = io::stdin().lock();
+    if opts.wait_start {
+        writeln!(stdout, "ready")
+            .and_then(|_| stdout.flush())
+            .map_err(|e| format!("stdout: {e}"))?;
+        let mut line = String::new();
+        if stdin
+            .read_line(&mut line)
+            .map_err(|e| format!("stdin: {e}"))?
+            == 0
+        {
+            return Err("stdin closed before the start line".into());
+        }
+    }
+    let share = |x: u64, q: u64| x / queues + u64::from(q < x % queues);
+    let total = frames.total(opts);
+    PHASE.store(PHASE_SENDING, Ordering::SeqCst);
+    let results: Vec<Result<Stats, String>> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..queues)
+            .map(|q| {
+                let make = &make;
+                s.spawn(move || {
+                    let mut tx = make(q as usize)?;
+                    let mine = Opts {
+                        rate: share(opts.rate, q),
+                        ..opts.clone()
+                    };
+                    send_loop(tx.as_mut(), frames, &mine, share(total, q))
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("a sending thread panicked".into()))
+            })
+            .collect()
+    });
+    PHASE.store(PHASE_IDLE, Ordering::SeqCst);
+    let each: Vec<Stats> = results.into_iter().collect::<Result<_, _>>()?;
+    let mut all = Stats::default();
+    for st in &each {
+        all.sent += st.sent;
+        all.bytes += st.bytes;
+        all.refused += st.refused;
+        all.busy += st.busy;
+        all.late += st.late;
+        all.secs = all.secs.max(st.secs);
+        all.cpu = all.cpu.max(st.cpu); // process CPU time, read by every thread
+        all.send_cpu += st.send_cpu;
+    }
+    if opts.wait_start {
+        let counts: Vec<String> = each.iter().map(|st| st.sent.to_string()).collect();
+        writeln!(stdout, "sent {} {}", all.sent, counts.join(" "))
+            .and_then(|_| stdout.flush())
+            .map_err(|e| format!("stdout: {e}"))?;
+    }
+    summary(&all, frames, opts, label);
+    if opts.wait_start {
         let mut sink = Vec::new();
         while stdin.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
             sink.clear();
@@ -935,23 +1064,29 @@ mod sys {
         cvt(r).map(|n| n as usize)
     }
 
-    /// A TUN device with the radiotap link type, up; it vanishes when this value is dropped.
+    /// A TUN device with the radiotap link type, up, with one descriptor per queue; it
+    /// vanishes when this value is dropped.
     pub struct Tun {
-        file: File,
+        files: Vec<File>,
+    }
+
+    fn open_tun() -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open("/dev/net/tun")
     }
 
     impl Tun {
-        pub fn create(name: &str) -> io::Result<Tun> {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_CLOEXEC)
-                .open("/dev/net/tun")?;
+        pub fn create(name: &str, queues: usize) -> io::Result<Tun> {
+            let file = open_tun()?;
             let fd = &file;
             let mut r = IfReq::new(name)?;
             // IFF_TUN keeps the packet-info header; IFF_TUN_EXCL refuses an existing device,
             // so we never take over an interface somebody else created.
-            r.set_short((libc::IFF_TUN | libc::IFF_TUN_EXCL) as i16);
+            let multi = if queues > 1 { libc::IFF_MULTI_QUEUE } else { 0 };
+            r.set_short((libc::IFF_TUN | libc::IFF_TUN_EXCL | multi) as i16);
             ioctl_ifreq(fd, libc::TUNSETIFF as libc::c_ulong, &mut r)?;
             // SAFETY: TUNSETLINK takes its argument by value (an integer), not a pointer.
             cvt(unsafe {
@@ -966,14 +1101,23 @@ mod sys {
             ioctl_ifreq(&s, libc::SIOCGIFFLAGS, &mut r)?;
             r.set_short(r.short() | libc::IFF_UP as i16);
             ioctl_ifreq(&s, libc::SIOCSIFFLAGS, &mut r)?;
-            Ok(Tun { file })
+            let mut files = vec![file];
+            for _ in 1..queues {
+                // Further queues attach to the device just created (no IFF_TUN_EXCL).
+                let q = open_tun()?;
+                let mut r = IfReq::new(name)?;
+                r.set_short((libc::IFF_TUN | libc::IFF_MULTI_QUEUE) as i16);
+                ioctl_ifreq(&q, libc::TUNSETIFF as libc::c_ulong, &mut r)?;
+                files.push(q);
+            }
+            Ok(Tun { files })
         }
 
-        /// One writev(2): one frame.
-        pub fn writev(&self, iov: &[libc::iovec; 2]) -> io::Result<usize> {
+        /// One writev(2) on queue `queue`: one frame.
+        pub fn writev(&self, queue: usize, iov: &[libc::iovec; 2]) -> io::Result<usize> {
             // SAFETY: both iovecs point to live memory (a static header and the mapped
             // capture) of the stated lengths; the kernel only reads them.
-            let r = unsafe { libc::writev(self.file.as_raw_fd(), iov.as_ptr(), 2) };
+            let r = unsafe { libc::writev(self.files[queue].as_raw_fd(), iov.as_ptr(), 2) };
             if r < 0 {
                 Err(io::Error::last_os_error())
             } else {
