@@ -200,6 +200,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     &frames,
                     &opts,
                     &label,
+                    None,
                 );
             }
             let fd = sys::packet_socket(ifindex).map_err(|e| perm(e, "AF_PACKET socket"))?;
@@ -246,6 +247,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 &frames,
                 &opts,
                 &format!("{label} ({queues} queues)"),
+                Some(&dev),
             )
         }
     }
@@ -615,16 +617,7 @@ fn drive(
     let mut stdout = io::stdout().lock();
     let mut stdin = io::stdin().lock();
     if opts.wait_start {
-        writeln!(stdout, "ready")
-            .and_then(|_| stdout.flush())
-            .map_err(|e| format!("stdout: {e}"))?;
-        let mut line = String::new();
-        let n = stdin
-            .read_line(&mut line)
-            .map_err(|e| format!("stdin: {e}"))?;
-        if n == 0 {
-            return Err("stdin closed before the start line".into());
-        }
+        wait_for_start(&mut stdout, &mut stdin)?;
     }
     let total = frames.total(opts);
     PHASE.store(PHASE_SENDING, Ordering::SeqCst);
@@ -638,40 +631,50 @@ fn drive(
     }
     summary(&stats, frames, opts, label);
     if let (true, Some(_dev)) = (opts.wait_start, tun) {
-        // Keep the device (its fd) until whoever started us closes stdin.
-        let mut sink = Vec::new();
-        while stdin.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
+        hold_until_closed(&mut stdin);
     }
     Ok(())
 }
 
+/// The `--wait-start` handshake: `ready` on stdout, then one line on stdin.
+fn wait_for_start(stdout: &mut impl Write, stdin: &mut impl BufRead) -> Result<(), String> {
+    writeln!(stdout, "ready")
+        .and_then(|_| stdout.flush())
+        .map_err(|e| format!("stdout: {e}"))?;
+    let mut line = String::new();
+    let n = stdin
+        .read_line(&mut line)
+        .map_err(|e| format!("stdin: {e}"))?;
+    if n == 0 {
+        return Err("stdin closed before the start line".into());
+    }
+    Ok(())
+}
+
+/// Keeps a TUN device (its descriptors) until whoever started us closes stdin.
+fn hold_until_closed(stdin: &mut impl BufRead) {
+    let mut sink = Vec::new();
+    while stdin.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
+        sink.clear();
+    }
+}
+
 /// [`drive`] with `threads` sending threads, each with the sender `make(i)` builds for it
 /// (a TUN queue, a packet socket), at an equal share of the rate and count; the threads start
-/// together and their counts are summed.
+/// together and their counts are summed. `tun`: keep that device until stdin closes.
 fn drive_threads<'f>(
     threads: u64,
     make: impl Fn(usize) -> Result<Box<dyn Tx + 'f>, String> + Sync,
     frames: &Frames<'f>,
     opts: &Opts,
     label: &str,
+    tun: Option<&sys::Tun>,
 ) -> Result<(), String> {
     let queues = threads;
     let mut stdout = io::stdout().lock();
     let mut stdin = io::stdin().lock();
     if opts.wait_start {
-        writeln!(stdout, "ready")
-            .and_then(|_| stdout.flush())
-            .map_err(|e| format!("stdout: {e}"))?;
-        let mut line = String::new();
-        if stdin
-            .read_line(&mut line)
-            .map_err(|e| format!("stdin: {e}"))?
-            == 0
-        {
-            return Err("stdin closed before the start line".into());
-        }
+        wait_for_start(&mut stdout, &mut stdin)?;
     }
     let share = |x: u64, q: u64| x / queues + u64::from(q < x % queues);
     let total = frames.total(opts);
@@ -718,11 +721,8 @@ fn drive_threads<'f>(
             .map_err(|e| format!("stdout: {e}"))?;
     }
     summary(&all, frames, opts, label);
-    if opts.wait_start {
-        let mut sink = Vec::new();
-        while stdin.read_until(b'\n', &mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
+    if let (true, Some(_dev)) = (opts.wait_start, tun) {
+        hold_until_closed(&mut stdin);
     }
     Ok(())
 }
