@@ -70,6 +70,15 @@ fn write_doc(
     Ok(())
 }
 
+/// A term's mask and value as their columns hold them (48 bits in an INTEGER).
+fn mask_of(term: MacTerm) -> i64 {
+    term.mask().to_u64() as i64
+}
+
+fn value_of(term: MacTerm) -> i64 {
+    term.value().to_u64() as i64
+}
+
 fn block_of(i: i64) -> Option<Block> {
     Block::ALL.into_iter().find(|b| b.index() as i64 == i)
 }
@@ -158,8 +167,8 @@ impl Store {
                     id,
                     phy,
                     block.index() as i64,
-                    term.mask().to_u64() as i64,
-                    term.value().to_u64() as i64,
+                    mask_of(term),
+                    value_of(term),
                     i64::from(action.is_block()),
                 ])?;
             }
@@ -200,8 +209,8 @@ impl Store {
                     id,
                     change.phy,
                     block,
-                    term.mask().to_u64() as i64,
-                    term.value().to_u64() as i64,
+                    mask_of(*term),
+                    value_of(*term),
                     i64::from(action.is_block()),
                 ])?;
             }
@@ -214,8 +223,8 @@ impl Store {
                     id,
                     change.phy,
                     block,
-                    term.mask().to_u64() as i64,
-                    term.value().to_u64() as i64,
+                    mask_of(*term),
+                    value_of(*term),
                 ])?;
             }
             Ok(())

@@ -25,6 +25,14 @@ const fn bit(b: Block) -> u8 {
 }
 
 impl Entry {
+    /// Records that `block` has a term here doing `action`.
+    fn mark(&mut self, block: Block, action: Action) {
+        self.present |= bit(block);
+        if action.is_block() {
+            self.blocks |= bit(block);
+        }
+    }
+
     #[inline]
     fn action(self, block_bit: u8) -> Action {
         Action::from_bool(self.blocks & block_bit != 0)
@@ -244,11 +252,10 @@ impl FilterModel {
         for block in Block::ALL {
             for (term, action) in self.terms(PHY_80211, block) {
                 let entries = by_mask.entry(term.mask().to_u64()).or_default();
-                let e = entries.entry(term.value().to_u64()).or_default();
-                e.present |= bit(block);
-                if action.is_block() {
-                    e.blocks |= bit(block);
-                }
+                entries
+                    .entry(term.value().to_u64())
+                    .or_default()
+                    .mark(block, action);
                 term_count += 1;
             }
         }
@@ -274,10 +281,7 @@ impl FilterModel {
             let mut e = Entry::default();
             for block in Block::ALL {
                 if let Some(action) = self.action(PHY_80211, block, term) {
-                    e.present |= bit(block);
-                    if action.is_block() {
-                        e.blocks |= bit(block);
-                    }
+                    e.mark(block, action);
                 }
             }
             let (mask, key) = (term.mask().to_u64(), term.value().to_u64());
